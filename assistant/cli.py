@@ -1,0 +1,221 @@
+"""`yunying`: the command-line front end. Its JSON output is a contract scripts and the eval suite use:
+fields are only ever added, never renamed or dropped. Errors: non-zero exit, one line on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from pydantic import ValidationError
+
+from assistant.config import Settings, apply_offline_env
+
+app = typer.Typer(
+    name="yunying",
+    help="Yunying (运营): a grounded knowledge assistant for internet operations.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class KindOpt(str, Enum):
+    framework = "framework"
+    case = "case"
+    user = "user"
+
+
+class ModelOpt(str, Enum):
+    product = "product"
+    content = "content"
+    community = "community"
+    transaction = "transaction"
+    service = "service"
+
+
+class UserError(Exception):
+    """Bad input from the user: reported as one line, exit code 1."""
+
+
+def _service(settings: Settings | None = None) -> Any:
+    from assistant.service import Yunying
+
+    return Yunying(settings or Settings())
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _hit_json(hit: Any) -> dict[str, Any]:
+    return hit.model_dump()
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (md, txt, pdf, docx); default KNOWLEDGE_DIR.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Add, update or remove documents in the store, embedding only what changed."""
+    from assistant.corpus import CorpusError
+
+    for path in paths or []:
+        if not path.exists():
+            raise UserError(f"{path}: no such file or folder")
+    service = _service()
+    try:
+        report = service.ingest(paths or None, progress=not as_json and sys.stderr.isatty())
+    except CorpusError as exc:
+        raise UserError(str(exc)) from exc
+    if as_json:
+        _print_json(report.model_dump())
+    else:
+        from rich.console import Console
+
+        console = Console()
+        console.print(
+            f"[bold]added[/] {len(report.added)}  [bold]updated[/] {len(report.updated)}  "
+            f"[bold]unchanged[/] {len(report.unchanged)}  [bold]removed[/] {len(report.removed)}  "
+            f"[bold]failed[/] {len(report.failed)}   "
+            f"({report.total_documents} documents, {report.total_chunks} chunks, {report.seconds:.1f} s)"
+        )
+        for failed in report.failed:
+            console.print(f"[red]failed[/] {failed.error}", soft_wrap=True)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _filters(kind: KindOpt | None, model: list[ModelOpt] | None, company: str | None, topic: str | None) -> Any:
+    from assistant.retrieval import SearchFilters
+
+    try:
+        return SearchFilters(
+            kind=kind.value if kind else None,
+            models=[m.value for m in model or []],
+            company=company,
+            topic=topic,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise UserError(f"invalid filter '{first['loc'][0]}': {first['msg']}") from exc
+
+
+@app.command()
+def search(
+    query: Annotated[str | None, typer.Argument(help="The question or keywords (Chinese or English).")] = None,
+    k: Annotated[int | None, typer.Option("-k", "--top-k", min=1, max=100, help="Number of hits.")] = None,
+    kind: Annotated[KindOpt | None, typer.Option(help="Only this kind of document.")] = None,
+    model: Annotated[list[ModelOpt] | None, typer.Option(help="Only documents about this model (repeatable).")] = None,
+    company: Annotated[str | None, typer.Option(help="Only this company (English or Chinese name).")] = None,
+    topic: Annotated[str | None, typer.Option(help="Only this framework topic (e.g. core-loop).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print hits as JSON.")] = False,
+    jsonl: Annotated[
+        bool, typer.Option("--jsonl", help="Read one query per stdin line; print one JSON object per line.")
+    ] = False,
+) -> None:
+    """Hybrid (dense + BM25) search of the knowledge base."""
+    filters = _filters(kind, model, company, topic)
+    if jsonl:
+        if query:
+            raise UserError("--jsonl reads queries from stdin; do not also pass QUERY")
+        service = _service()
+        for line in sys.stdin:
+            text = line.strip()
+            if not text:
+                continue
+            hits = service.search(text, k=k, filters=filters)
+            _print_json({"query": text, "hits": [_hit_json(h) for h in hits]})
+        return
+    if query is None or not query.strip():
+        raise UserError("the query is empty; pass a question, e.g. yunying search \"什么是私域流量？\"")
+    hits = _service().search(query, k=k, filters=filters)
+    if as_json:
+        _print_json([_hit_json(h) for h in hits])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    if not hits:
+        Console().print("No matching passages. Is the knowledge base ingested? Run `yunying ingest`.")
+        return
+    table = Table(show_lines=True)
+    for column in ("#", "score", "document", "passage"):
+        table.add_column(column)
+    for hit in hits:
+        where = hit.title + (f"\n[dim]{hit.heading}[/]" if hit.heading else "")
+        snippet = hit.text if len(hit.text) <= 220 else hit.text[:220] + "…"
+        table.add_row(str(hit.rank), f"{hit.score:.4f}", where, snippet)
+    Console().print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port to listen on.")] = None,
+) -> None:
+    """Serve the Gradio app (chat with source cards)."""
+    from assistant.ui import launch
+
+    settings = Settings()
+    launch(_service(settings), host=host or settings.host, port=port or settings.port)
+
+
+@app.command("config")
+def show_config(as_json: Annotated[bool, typer.Option("--json", help="Print settings as JSON.")] = False) -> None:
+    """Print the effective settings (env vars YUNYING_*, .env, defaults)."""
+    settings = Settings()
+    if as_json:
+        _print_json(json.loads(settings.model_dump_json()))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Yunying settings")
+    for column in ("variable", "value", "meaning"):
+        table.add_column(column)
+    for name, value, description in settings.described():
+        table.add_row(name, value, description)
+    Console().print(table)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    sys.stderr.write(f"yunying: error: {' '.join(message.split())}\n")
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every error becomes one clear line on stderr and a non-zero exit, no traceback."""
+    apply_offline_env()
+    try:
+        result = app(args=argv, prog_name="yunying", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        sys.stdout.write(exc.ctx.get_help() + "\n")
+        sys.exit(0)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        _fail("aborted", 130)
+    except click.ClickException as exc:
+        _fail(exc.format_message(), exc.exit_code)
+    except ValidationError as exc:  # a ValueError too, so it must come first
+        first = exc.errors()[0]
+        field = ".".join(map(str, first["loc"])) or "settings"
+        _fail(f"invalid setting YUNYING_{field.upper()}: {first['msg'].removeprefix('Value error, ')}")
+    except (UserError, ValueError, ConnectionError, OSError) as exc:
+        _fail(str(exc) or exc.__class__.__name__)
+    except KeyboardInterrupt:
+        _fail("interrupted; the store stays consistent and the next ingest completes it", 130)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Settings: one pydantic-settings object, read from `YUNYING_*` env vars and an optional `.env` file.
+
+The defaults run fully offline on one laptop: an embedded Chroma store and model folders under
+`.yunying/` in the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Set before anything imports huggingface_hub, transformers or gradio: with network access closed, a hub
+# lookup hangs for over a minute before failing, and gradio would try to send analytics.
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "ANONYMIZED_TELEMETRY": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+    "NO_PROXY": "127.0.0.1,localhost",
+    "no_proxy": "127.0.0.1,localhost",
+}
+
+
+def apply_offline_env() -> None:
+    """Force the offline flags (they must win over anything inherited, or a hub call may hang)."""
+    for key, value in OFFLINE_ENV.items():
+        os.environ[key] = value
+
+
+class Settings(BaseSettings):
+    """Effective configuration of Yunying. Every field maps to an env var `YUNYING_<FIELD>`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="YUNYING_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        populate_by_name=True,
+    )
+
+    data_dir: Path = Field(
+        default=Path(".yunying"),
+        description="Where the Chroma store, the model folders, the ingest manifest and logs live.",
+    )
+    knowledge_dir: Path = Field(
+        default=Path("knowledge"), description="The bundled knowledge base that `yunying ingest` reads."
+    )
+    chroma_url: str = Field(
+        default="",
+        description="Empty: an embedded Chroma store under DATA_DIR. Set (http://host:port): a Chroma "
+        "server started with `chroma run`.",
+    )
+    models_dir_override: Path | None = Field(
+        default=None,
+        alias="YUNYING_MODELS_DIR",
+        description="Where model folders are built and cached (default DATA_DIR/models); lets several "
+        "stores share one copy of the embedding model.",
+    )
+    collection_prefix: str = Field(
+        default="yunying",
+        description="Prefix of the Chroma collection name; the embedding model's name is appended, so "
+        "vectors of two models never mix.",
+    )
+    chunk_size: int = Field(
+        default=360, ge=80, le=2000, description="Target chunk length in characters (Chinese-aware)."
+    )
+    chunk_overlap: int = Field(
+        default=60, ge=0, le=500, description="Characters of whole sentences carried over between chunks."
+    )
+    top_k: int = Field(default=5, ge=1, le=50, description="Hits returned by search by default.")
+    candidate_k: int = Field(
+        default=30, ge=5, le=500, description="Candidates each retriever contributes before fusion."
+    )
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
+    embed_batch_size: int = Field(default=32, ge=1, le=512, description="Passages embedded per batch.")
+    host: str = Field(default="127.0.0.1", description="Where `yunying serve` listens.")
+    port: int = Field(default=7860, ge=1, le=65535, description="Port of `yunying serve`.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="WARNING", description="Log level of the yunying logger (written to DATA_DIR/logs)."
+    )
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"CHROMA_URL must start with http:// or https://, got {value!r}")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _check_overlap(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"CHUNK_OVERLAP ({self.chunk_overlap}) must be smaller than CHUNK_SIZE ({self.chunk_size})"
+            )
+        return self
+
+    @property
+    def models_dir(self) -> Path:
+        return self.models_dir_override or self.data_dir / "models"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.data_dir / "manifest.json"
+
+    def described(self) -> list[tuple[str, str, str]]:
+        """(env var, effective value, description) for every field, for `yunying config`."""
+        rows = []
+        for name, field in type(self).model_fields.items():
+            env = field.alias or f"YUNYING_{name.upper()}"
+            rows.append((env, str(getattr(self, name)), field.description or ""))
+        return rows

@@ -1,0 +1,468 @@
+"""Index: embed chunks with multilingual-e5 into Chroma, and keep BM25 tokens beside them.
+
+Ingestion is incremental and needs no side file: every chunk carries its document's content hash,
+chunking signature and chunk count, so the store itself says which documents are complete and current.
+That keeps it correct after an interrupted run and when the store is a shared Chroma server.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, Field
+
+from assistant.config import Settings, apply_offline_env
+from assistant.corpus import (
+    MODEL_KEYS,
+    Chunk,
+    CorpusError,
+    Document,
+    chunk_document,
+    chunking_signature,
+    discover,
+    load_document,
+)
+from assistant.embedding import E5_MODEL_NAME, build_e5_folder, load_e5
+
+log = logging.getLogger("yunying.index")
+
+# ---------------------------------------------------------------- BM25 tokens (jieba)
+
+# Domain terms jieba would otherwise split, so "价值循环" or "下沉市场" match as one token.
+DOMAIN_WORDS = (
+    "价值循环 运营模式 产品驱动 内容驱动 社区驱动 交易驱动 电商驱动 服务驱动 解决方案驱动 支撑体系 "
+    "私域流量 私域 公域 全域运营 下沉市场 知识付费 直播电商 直播带货 社交拼团 网络效应 用户共创 "
+    "精细化运营 客户成功 续约 增购 复购 履约 种草 拔草 留存 转化 裂变 冷启动 用户画像 数据埋点 "
+    "小程序 大会员 盐选会员 米粉 买家秀 评价区 客单价 新手引导"
+).split()
+STOPWORDS = frozenset(
+    "的 了 是 在 和 与 及 或 等 也 都 就 而 及其 之 其 这 那 这个 那个 一个 一种 吗 呢 吧 啊 "
+    "什么 哪些 哪个 如何 怎么 怎样 为什么 为何 是否 可以 能 会 要 有 没有 对 从 把 被 让 给 "
+    "我 我们 你 你们 他 她 它 他们 请 请问 一下 "
+    "a an the of to in on for and or is are was were be been being do does did what which who "
+    "how why when where with by as at from that this these those it its their there can could "
+    "should would will shall may might about into than then so such"
+    .split()
+)
+_TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]")
+_jieba_lock = threading.Lock()
+_jieba_ready = False
+
+
+def _jieba() -> Any:
+    global _jieba_ready  # one-time dictionary load shared by every tokenizer caller in the process
+    import jieba
+
+    with _jieba_lock:
+        if not _jieba_ready:
+            jieba.setLogLevel(logging.WARNING)
+            for word in DOMAIN_WORDS:
+                jieba.add_word(word, freq=20000)
+            jieba.initialize()
+            _jieba_ready = True
+    return jieba
+
+
+def tokenize(text: str) -> list[str]:
+    """BM25 tokens: jieba's search-mode words for Chinese, lower-cased words for English, no
+    punctuation or stop words."""
+    jieba = _jieba()
+    tokens = []
+    for token in jieba.lcut_for_search(text.lower()):
+        token = token.strip()
+        if token and _TOKEN_OK.search(token) and token not in STOPWORDS:
+            tokens.append(token)
+    return tokens
+
+
+# ---------------------------------------------------------------- embedding function
+
+
+try:
+    from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+    from chromadb.utils.embedding_functions import register_embedding_function
+except ImportError as exc:  # pragma: no cover - chromadb is a hard dependency
+    raise RuntimeError("chromadb is not installed; run `make run` or `pip install -e .`") from exc
+
+
+@register_embedding_function
+class E5EmbeddingFunction(EmbeddingFunction[Documents]):
+    """multilingual-e5-small through sentence-transformers, with e5's query/passage prompts.
+
+    Registered with Chroma so a collection records which model wrote its vectors, and so Chroma never
+    falls back to its default embedding function (which downloads a model and fails offline).
+    """
+
+    def __init__(self, model_dir: str, batch_size: int = 32) -> None:
+        self.model_dir = model_dir
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                self._model = load_e5(Path(self.model_dir))
+            return self._model
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return self.embed_passages(list(input))
+
+    def embed_passages(self, texts: Sequence[str]) -> Embeddings:
+        vectors = self.model.encode(
+            list(texts), prompt_name="passage", batch_size=self.batch_size, normalize_embeddings=True
+        )
+        return [v for v in vectors]
+
+    def embed_query(self, input: Documents) -> Embeddings:
+        vectors = self.model.encode(list(input), prompt_name="query", normalize_embeddings=True)
+        return [v for v in vectors]
+
+    @staticmethod
+    def name() -> str:
+        return "yunying-e5"
+
+    def default_space(self) -> str:  # type: ignore[override]
+        return "cosine"
+
+    def supported_spaces(self) -> list[str]:  # type: ignore[override]
+        return ["cosine"]
+
+    def get_config(self) -> dict[str, Any]:
+        return {"model": E5_MODEL_NAME, "model_dir": self.model_dir, "batch_size": self.batch_size}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> E5EmbeddingFunction:
+        return E5EmbeddingFunction(config["model_dir"], int(config.get("batch_size", 32)))
+
+    def validate_config_update(self, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
+        if old_config.get("model") != new_config.get("model"):
+            raise ValueError("the embedding model of a collection cannot change; reindex instead")
+
+
+def embedding_function(settings: Settings) -> E5EmbeddingFunction:
+    """Build the e5 folder once under DATA_DIR (seconds) and return a lazily loading function."""
+    folder = build_e5_folder(settings.models_dir / E5_MODEL_NAME)
+    return E5EmbeddingFunction(str(folder), settings.embed_batch_size)
+
+
+# ---------------------------------------------------------------- ingest report
+
+
+class FailedFile(BaseModel):
+    path: str
+    error: str
+
+
+class IngestReport(BaseModel):
+    """What an ingest did, per document id. A second run over unchanged files adds and updates nothing."""
+
+    added: list[str] = Field(default_factory=list)
+    updated: list[str] = Field(default_factory=list)
+    unchanged: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    failed: list[FailedFile] = Field(default_factory=list)
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    total_documents: int = 0
+    total_chunks: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class StoredDocument:
+    """What the store holds of one document, read back from its chunks' metadata."""
+
+    doc_id: str
+    source: str
+    content_hash: str
+    signature: str
+    expected_chunks: int
+    chunk_ids: list[str]
+
+    @property
+    def complete(self) -> bool:
+        return len(self.chunk_ids) == self.expected_chunks
+
+
+@dataclass
+class StoredChunk:
+    """One chunk as stored: enough to rebuild BM25 and a search hit without touching the files."""
+
+    chunk_id: str
+    text: str
+    metadata: dict[str, Any]
+
+    @property
+    def tokens(self) -> list[str]:
+        return str(self.metadata.get("bm25", "")).split()
+
+
+def chunk_metadata(chunk: Chunk, doc: Document, signature: str, n_chunks: int) -> dict[str, Any]:
+    """Flat metadata (Chroma accepts scalars): a boolean per model so filters stay simple `where`s."""
+    meta: dict[str, Any] = {
+        "doc_id": chunk.doc_id,
+        "position": chunk.position,
+        "heading": chunk.heading,
+        "title": chunk.title,
+        "kind": chunk.kind,
+        "topic": chunk.topic or "",
+        "models": ",".join(chunk.models),
+        "company": chunk.company or "",
+        "company_key": (chunk.company or "").lower(),
+        "company_zh": chunk.company_zh or "",
+        "lang": chunk.lang,
+        "source": doc.source,
+        "doc_hash": doc.content_hash,
+        "doc_sig": signature,
+        "doc_chunks": n_chunks,
+        "bm25": " ".join(tokenize(chunk.embed_text)),
+    }
+    for key in MODEL_KEYS:
+        meta[f"model_{key}"] = key in chunk.models
+    return meta
+
+
+def _resolved(path: str | Path) -> Path:
+    return Path(path).expanduser().resolve()
+
+
+# ---------------------------------------------------------------- the index
+
+
+class KnowledgeIndex:
+    """The Chroma collection of one embedding model, and incremental ingestion into it."""
+
+    def __init__(self, settings: Settings, embedder: E5EmbeddingFunction | None = None) -> None:
+        apply_offline_env()
+        self.settings = settings
+        self.embedder = embedder or embedding_function(settings)
+        self.collection_name = f"{settings.collection_prefix}-{E5_MODEL_NAME}"
+        self.client = self._client()
+        self.collection = self.client.get_or_create_collection(
+            name=self.collection_name,
+            embedding_function=self.embedder,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"embedding_model": E5_MODEL_NAME, "app": "yunying"},
+        )
+        self.version = 0  # bumped on every write, so retrievers know to rebuild BM25
+
+    def _client(self) -> Any:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if self.settings.chroma_url:
+            url = urlparse(self.settings.chroma_url)
+            try:
+                return chromadb.HttpClient(
+                    host=url.hostname or "127.0.0.1",
+                    port=url.port or (443 if url.scheme == "https" else 8000),
+                    ssl=url.scheme == "https",
+                    settings=chroma_settings,
+                )
+            except Exception as exc:  # chromadb raises several types for an unreachable server
+                raise ConnectionError(
+                    f"cannot reach the Chroma server at {self.settings.chroma_url} ({exc}); "
+                    "start it with `chroma run --path DIR --port N` or unset YUNYING_CHROMA_URL"
+                ) from exc
+        self.settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(self.settings.chroma_dir), settings=chroma_settings)
+
+    # ---- reading the store
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def _get_all(self, include: list[str], page: int = 5000) -> Iterable[tuple[str, str | None, dict]]:
+        offset = 0
+        while True:
+            batch = self.collection.get(include=include, limit=page, offset=offset)  # type: ignore[arg-type]
+            ids = batch["ids"]
+            if not ids:
+                return
+            docs = batch.get("documents") or [None] * len(ids)
+            metas = batch.get("metadatas") or [{}] * len(ids)
+            yield from zip(ids, docs, metas, strict=True)
+            if len(ids) < page:
+                return
+            offset += page
+
+    def stored_documents(self) -> dict[str, StoredDocument]:
+        stored: dict[str, StoredDocument] = {}
+        for chunk_id, _, meta in self._get_all(["metadatas"]):
+            doc_id = str(meta.get("doc_id", ""))
+            entry = stored.get(doc_id)
+            if entry is None:
+                entry = stored[doc_id] = StoredDocument(
+                    doc_id=doc_id,
+                    source=str(meta.get("source", "")),
+                    content_hash=str(meta.get("doc_hash", "")),
+                    signature=str(meta.get("doc_sig", "")),
+                    expected_chunks=int(meta.get("doc_chunks", -1)),
+                    chunk_ids=[],
+                )
+            entry.chunk_ids.append(chunk_id)
+        return stored
+
+    def all_chunks(self) -> list[StoredChunk]:
+        return [StoredChunk(cid, doc or "", meta) for cid, doc, meta in self._get_all(["documents", "metadatas"])]
+
+    # ---- writing the store
+
+    def _delete(self, chunk_ids: list[str]) -> None:
+        for start in range(0, len(chunk_ids), 1000):
+            self.collection.delete(ids=chunk_ids[start : start + 1000])
+        self.version += 1
+
+    def _add(self, doc: Document, chunks: list[Chunk], signature: str, on_chunks: Callable[[int], None]) -> None:
+        """Embed and add a document's chunks batch by batch; an interruption leaves the document
+        incomplete (fewer chunks than `doc_chunks`), which the next ingest detects and redoes."""
+        batch_size = max(1, self.settings.embed_batch_size)
+        for start in range(0, len(chunks), batch_size):
+            batch = chunks[start : start + batch_size]
+            vectors = self.embedder.embed_passages([c.embed_text for c in batch])
+            self.collection.upsert(
+                ids=[c.chunk_id for c in batch],
+                embeddings=vectors,
+                documents=[c.text for c in batch],
+                metadatas=[chunk_metadata(c, doc, signature, len(chunks)) for c in batch],
+            )
+            self.version += 1
+            on_chunks(len(batch))
+
+    def ingest(
+        self,
+        paths: Sequence[Path] | None = None,
+        *,
+        progress: bool = False,
+        remove_missing: bool = True,
+    ) -> IngestReport:
+        """Bring the store in line with the files under `paths` (default: the knowledge folder).
+
+        Documents are compared by content hash and chunking signature: new ones are added, changed
+        ones replace their old chunks, unchanged ones are skipped (nothing embedded), and documents
+        that came from an ingested folder but whose file is gone are removed. A file that fails to
+        parse is reported and its previously stored version is kept.
+        """
+        started = time.perf_counter()
+        roots = [Path(p) for p in (paths or [self.settings.knowledge_dir])]
+        report = IngestReport()
+        for root in roots:
+            if not root.exists():
+                raise CorpusError(f"{root}: no such file or folder")
+        signature = chunking_signature(self.settings.chunk_size, self.settings.chunk_overlap)
+
+        documents: list[Document] = []
+        seen_ids: dict[str, str] = {}
+        for path in discover(roots):
+            try:
+                doc = load_document(path)
+            except CorpusError as exc:
+                report.failed.append(FailedFile(path=str(path), error=str(exc)))
+                continue
+            doc.source = str(_resolved(path))
+            if doc.id in seen_ids:
+                report.failed.append(
+                    FailedFile(path=str(path), error=f"{path}: field 'id': '{doc.id}' is already used by {seen_ids[doc.id]}")
+                )
+                continue
+            seen_ids[doc.id] = str(path)
+            documents.append(doc)
+
+        stored = self.stored_documents()
+        todo: list[tuple[Document, list[Chunk], StoredDocument | None]] = []
+        for doc in documents:
+            previous = stored.get(doc.id)
+            if (
+                previous is not None
+                and previous.complete
+                and previous.content_hash == doc.content_hash
+                and previous.signature == signature
+                and previous.source == doc.source
+            ):
+                report.unchanged.append(doc.id)
+                continue
+            chunks = chunk_document(doc, self.settings.chunk_size, self.settings.chunk_overlap)
+            if not chunks:
+                report.failed.append(FailedFile(path=doc.source, error=f"{doc.source}: no text to index"))
+                continue
+            todo.append((doc, chunks, previous))
+
+        if remove_missing:
+            failed_sources = {str(_resolved(f.path)) for f in report.failed}
+            root_paths = [_resolved(r) for r in roots]
+            current = {doc.id for doc in documents}
+            for doc_id, previous in stored.items():
+                if doc_id in current or previous.source in failed_sources:
+                    continue
+                source = Path(previous.source)
+                under_root = any(source == r or r in source.parents for r in root_paths)
+                if under_root:
+                    self._delete(previous.chunk_ids)
+                    report.removed.append(doc_id)
+                    report.chunks_removed += len(previous.chunk_ids)
+
+        total = sum(len(chunks) for _, chunks, _ in todo)
+        with _progress(progress and total > 0, total) as advance:
+            for doc, chunks, previous in todo:
+                if previous is not None:
+                    self._delete(previous.chunk_ids)
+                    report.chunks_removed += len(previous.chunk_ids)
+                self._add(doc, chunks, signature, advance)
+                report.chunks_added += len(chunks)
+                (report.updated if previous is not None and previous.complete else report.added).append(doc.id)
+
+        report.total_chunks = self.count()
+        report.total_documents = len(self.stored_documents()) if (todo or report.removed) else len(stored)
+        report.seconds = round(time.perf_counter() - started, 3)
+        log.info("ingest: %s", report.model_dump(exclude={"unchanged"}))
+        return report
+
+    def reset(self) -> None:
+        """Drop the collection (used to recover from a corrupt store or a model change)."""
+        self.client.delete_collection(self.collection_name)
+        self.collection = self.client.get_or_create_collection(
+            name=self.collection_name,
+            embedding_function=self.embedder,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"embedding_model": E5_MODEL_NAME, "app": "yunying"},
+        )
+        self.version += 1
+
+
+class _progress:
+    """A rich progress bar over chunks embedded, or a no-op when not wanted (JSON output, tests)."""
+
+    def __init__(self, enabled: bool, total: int) -> None:
+        self.enabled = enabled
+        self.total = total
+        self._bar: Any = None
+
+    def __enter__(self) -> Callable[[int], None]:
+        if not self.enabled:
+            return lambda n: None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        # stderr, so `--json` output on stdout stays clean
+        self._bar = Progress(
+            TextColumn("embedding chunks"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            transient=True, console=Console(stderr=True),
+        )
+        self._bar.start()
+        task = self._bar.add_task("embed", total=self.total)
+        return lambda n: self._bar.advance(task, n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()

@@ -1,0 +1,270 @@
+"""Retrieval: dense (Chroma) and BM25 (jieba) candidates fused by reciprocal rank fusion, with filters.
+
+`HybridRetriever.search` is the one public entry point; `mode` picks dense-only or BM25-only for the
+baselines the eval suite measures against. `as_langchain()` adapts it to LangChain's retriever interface.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Literal
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LCDocument
+from langchain_core.retrievers import BaseRetriever
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from rank_bm25 import BM25Okapi
+
+from assistant.config import Settings
+from assistant.corpus import MODEL_KEYS, Kind, ModelKey, Topic
+from assistant.index import KnowledgeIndex, StoredChunk, tokenize
+
+Mode = Literal["hybrid", "dense", "bm25"]
+
+
+class SearchFilters(BaseModel):
+    """Metadata filters; all given ones must hold. `models` matches chunks tagged with any of them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Kind | None = None
+    topic: Topic | None = None
+    models: list[ModelKey] = Field(default_factory=list)
+    company: str | None = None
+
+    @field_validator("company")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        return value or None
+
+    def is_empty(self) -> bool:
+        return not (self.kind or self.topic or self.models or self.company)
+
+    def where(self) -> dict[str, Any] | None:
+        """The same filter as a Chroma `where` clause."""
+        clauses: list[dict[str, Any]] = []
+        if self.kind:
+            clauses.append({"kind": self.kind})
+        if self.topic:
+            clauses.append({"topic": self.topic})
+        if self.models:
+            ors = [{f"model_{m}": True} for m in self.models]
+            clauses.append(ors[0] if len(ors) == 1 else {"$or": ors})
+        if self.company:
+            clauses.append(
+                {"$or": [{"company_key": self.company.lower()}, {"company_zh": self.company}]}
+            )
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def accepts(self, meta: dict[str, Any]) -> bool:
+        """The same filter evaluated in Python, for BM25 candidates."""
+        if self.kind and meta.get("kind") != self.kind:
+            return False
+        if self.topic and meta.get("topic") != self.topic:
+            return False
+        if self.models and not any(meta.get(f"model_{m}") for m in self.models):
+            return False
+        if self.company and self.company.lower() != meta.get("company_key") and self.company != meta.get(
+            "company_zh"
+        ):
+            return False
+        return True
+
+
+class Hit(BaseModel):
+    """One search result. The CLI's JSON hit is this model, flattened; fields are only ever added."""
+
+    rank: int
+    score: float = Field(description="Fused score (reciprocal rank fusion) in hybrid mode.")
+    chunk_id: str
+    doc_id: str
+    title: str
+    kind: str
+    topic: str | None = None
+    models: list[str] = Field(default_factory=list)
+    company: str | None = None
+    company_zh: str | None = None
+    heading: str = ""
+    text: str
+    lang: str = "zh"
+    source: str = ""
+    dense_score: float | None = Field(default=None, description="Cosine similarity to the query.")
+    bm25_score: float | None = None
+
+
+def _hit_from(rank: int, score: float, chunk_id: str, text: str, meta: dict[str, Any]) -> Hit:
+    models = [m for m in str(meta.get("models", "")).split(",") if m]
+    return Hit(
+        rank=rank,
+        score=round(float(score), 6),
+        chunk_id=chunk_id,
+        doc_id=str(meta.get("doc_id", "")),
+        title=str(meta.get("title", "")),
+        kind=str(meta.get("kind", "")),
+        topic=meta.get("topic") or None,
+        models=models,
+        company=meta.get("company") or None,
+        company_zh=meta.get("company_zh") or None,
+        heading=str(meta.get("heading", "")),
+        text=text,
+        lang=str(meta.get("lang", "zh")),
+        source=str(meta.get("source", "")),
+    )
+
+
+class BM25Index:
+    """BM25 over the stored chunks' jieba tokens (computed once at ingest and kept in Chroma)."""
+
+    def __init__(self, chunks: list[StoredChunk]) -> None:
+        self.chunks = chunks
+        corpus = [c.tokens for c in chunks]
+        self._bm25 = BM25Okapi(corpus) if chunks and any(corpus) else None
+
+    def search(self, query: str, k: int, filters: SearchFilters) -> list[tuple[int, float]]:
+        """(chunk index, score) of the k best chunks with a positive score."""
+        tokens = tokenize(query)
+        if self._bm25 is None or not tokens:
+            return []
+        scores = np.asarray(self._bm25.get_scores(tokens))
+        if not filters.is_empty():
+            mask = np.array([filters.accepts(c.metadata) for c in self.chunks], dtype=bool)
+            scores = np.where(mask, scores, 0.0)
+        if k < len(scores):
+            best = np.argpartition(-scores, k)[:k]
+        else:
+            best = np.arange(len(scores))
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return [(int(i), float(scores[i])) for i in best if scores[i] > 0]
+
+
+class HybridRetriever:
+    """Dense + BM25 candidates, fused with reciprocal rank fusion (RRF).
+
+    RRF needs no score calibration between cosine similarities and BM25 scores, which live on
+    unrelated scales; each list contributes 1 / (rrf_k + rank).
+    """
+
+    def __init__(self, index: KnowledgeIndex, settings: Settings | None = None) -> None:
+        self.index = index
+        self.settings = settings or index.settings
+        self._bm25: BM25Index | None = None
+        self._bm25_version = -1
+        self._by_id: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def refresh(self) -> None:
+        """Rebuild BM25 from the store (after an ingest, or when another process changed it)."""
+        chunks = self.index.all_chunks()
+        bm25 = BM25Index(chunks)
+        with self._lock:
+            self._bm25 = bm25
+            self._by_id = {c.chunk_id: i for i, c in enumerate(chunks)}
+            self._bm25_version = self.index.version
+
+    def _bm25_index(self) -> BM25Index:
+        if self._bm25 is None or self._bm25_version != self.index.version:
+            self.refresh()
+        assert self._bm25 is not None
+        return self._bm25
+
+    def dense(self, query: str, k: int, filters: SearchFilters) -> list[tuple[str, str, dict, float]]:
+        """(chunk id, text, metadata, cosine similarity), best first."""
+        total = self.index.count()
+        if total == 0:
+            return []
+        vector = self.index.embedder.embed_query([query])[0]
+        result = self.index.collection.query(
+            query_embeddings=[vector],
+            n_results=min(k, total),
+            where=filters.where(),
+            include=["documents", "metadatas", "distances"],  # type: ignore[list-item]
+        )
+        ids = result["ids"][0]
+        docs = (result.get("documents") or [[]])[0]
+        metas = (result.get("metadatas") or [[]])[0]
+        dists = (result.get("distances") or [[]])[0]
+        return [
+            (cid, doc or "", dict(meta or {}), 1.0 - float(dist))
+            for cid, doc, meta, dist in zip(ids, docs, metas, dists, strict=True)
+        ]
+
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        filters: SearchFilters | None = None,
+        mode: Mode = "hybrid",
+    ) -> list[Hit]:
+        query = query.strip()
+        if not query:
+            raise ValueError("the query is empty")
+        k = k or self.settings.top_k
+        filters = filters or SearchFilters()
+        pool = max(self.settings.candidate_k, k)
+
+        dense = self.dense(query, pool, filters) if mode in ("hybrid", "dense") else []
+        bm25_index = self._bm25_index() if mode in ("hybrid", "bm25") else None
+        sparse = bm25_index.search(query, pool, filters) if bm25_index else []
+
+        if mode == "dense":
+            return [_hit_from(r, s, cid, t, m).model_copy(update={"dense_score": round(s, 6)})
+                    for r, (cid, t, m, s) in enumerate(dense[:k], start=1)]
+        if mode == "bm25":
+            assert bm25_index is not None
+            hits = []
+            for r, (i, s) in enumerate(sparse[:k], start=1):
+                c = bm25_index.chunks[i]
+                hits.append(_hit_from(r, s, c.chunk_id, c.text, c.metadata).model_copy(
+                    update={"bm25_score": round(s, 6)}))
+            return hits
+
+        rrf_k = self.settings.rrf_k
+        fused: dict[str, float] = {}
+        payload: dict[str, tuple[str, dict]] = {}
+        dense_scores: dict[str, float] = {}
+        bm25_scores: dict[str, float] = {}
+        for rank, (cid, text, meta, sim) in enumerate(dense, start=1):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (rrf_k + rank)
+            payload[cid] = (text, meta)
+            dense_scores[cid] = sim
+        assert bm25_index is not None
+        for rank, (i, score) in enumerate(sparse, start=1):
+            chunk = bm25_index.chunks[i]
+            fused[chunk.chunk_id] = fused.get(chunk.chunk_id, 0.0) + 1.0 / (rrf_k + rank)
+            payload.setdefault(chunk.chunk_id, (chunk.text, chunk.metadata))
+            bm25_scores[chunk.chunk_id] = score
+        order = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
+        hits = []
+        for rank, cid in enumerate(order, start=1):
+            text, meta = payload[cid]
+            hit = _hit_from(rank, fused[cid], cid, text, meta)
+            hit.dense_score = round(dense_scores[cid], 6) if cid in dense_scores else None
+            hit.bm25_score = round(bm25_scores[cid], 6) if cid in bm25_scores else None
+            hits.append(hit)
+        return hits
+
+    def as_langchain(self, k: int | None = None, filters: SearchFilters | None = None) -> BaseRetriever:
+        return KnowledgeRetriever(retriever=self, k=k or self.settings.top_k, filters=filters or SearchFilters())
+
+
+class KnowledgeRetriever(BaseRetriever):
+    """LangChain adapter: hits become Documents whose metadata is the hit without its text."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    retriever: Any
+    k: int = 5
+    filters: SearchFilters = Field(default_factory=SearchFilters)
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[LCDocument]:
+        hits = self.retriever.search(query, k=self.k, filters=self.filters)
+        return [LCDocument(page_content=h.text, metadata=h.model_dump(exclude={"text"})) for h in hits]
+
+
+__all__ = ["BM25Index", "Hit", "HybridRetriever", "KnowledgeRetriever", "MODEL_KEYS", "Mode", "SearchFilters"]

@@ -1,0 +1,90 @@
+"""Shared fixtures: the real e5 model (built once, cached under .yunying/models), real Chroma stores in
+temporary folders, and one store holding the whole bundled knowledge base for CLI/UI tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings, apply_offline_env
+
+REPO = Path(__file__).resolve().parents[1]
+KNOWLEDGE = REPO / "knowledge"
+MODELS_DIR = Path(os.environ.get("YUNYING_MODELS_DIR") or REPO / ".yunying" / "models")
+
+apply_offline_env()
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> Path:
+    return MODELS_DIR
+
+
+@pytest.fixture(scope="session")
+def embedder(models_dir: Path):
+    """The real multilingual-e5-small, loaded once per test session."""
+    from assistant.embedding import E5_MODEL_NAME, build_e5_folder
+    from assistant.index import E5EmbeddingFunction
+
+    folder = build_e5_folder(models_dir / E5_MODEL_NAME)
+    function = E5EmbeddingFunction(str(folder))
+    function.embed_query(["warm up"])
+    return function
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, models_dir: Path):
+    def make(**overrides) -> Settings:
+        values = {
+            "data_dir": tmp_path / "data",
+            "knowledge_dir": tmp_path / "knowledge",
+            "models_dir_override": models_dir,
+            "chroma_url": "",
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)
+
+    return make
+
+
+def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "YUNYING_DATA_DIR": str(data_dir),
+            "YUNYING_KNOWLEDGE_DIR": str(KNOWLEDGE),
+            "YUNYING_MODELS_DIR": str(MODELS_DIR),
+            "YUNYING_CHROMA_URL": "",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, data_dir: Path, stdin: str | None = None, **extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args],
+        cwd=REPO,
+        env=cli_env(data_dir, **extra),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="session")
+def knowledge_store(tmp_path_factory, embedder) -> Path:
+    """A data dir holding the whole bundled knowledge base, ingested once through the real CLI."""
+    data_dir = tmp_path_factory.mktemp("kb") / "data"
+    result = run_cli("ingest", "--json", data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["failed"] == [], report["failed"]
+    assert len(report["added"]) >= 10
+    return data_dir
