@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from pydantic import ValidationError
 
@@ -25,13 +24,13 @@ app = typer.Typer(
 )
 
 
-class KindOpt(str, Enum):
+class KindOpt(StrEnum):
     framework = "framework"
     case = "case"
     user = "user"
 
 
-class ModelOpt(str, Enum):
+class ModelOpt(StrEnum):
     product = "product"
     content = "content"
     community = "community"
@@ -61,7 +60,8 @@ def _hit_json(hit: Any) -> dict[str, Any]:
 @app.command()
 def ingest(
     paths: Annotated[
-        list[Path] | None, typer.Argument(help="Files or folders (md, txt, pdf, docx); default KNOWLEDGE_DIR.")
+        list[Path] | None,
+        typer.Argument(help="Files or folders (md, txt, pdf, docx); default KNOWLEDGE_DIR."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
@@ -94,7 +94,9 @@ def ingest(
         raise typer.Exit(1)
 
 
-def _filters(kind: KindOpt | None, model: list[ModelOpt] | None, company: str | None, topic: str | None) -> Any:
+def _filters(
+    kind: KindOpt | None, model: list[ModelOpt] | None, company: str | None, topic: str | None
+) -> Any:
     from assistant.retrieval import SearchFilters
 
     try:
@@ -111,10 +113,14 @@ def _filters(kind: KindOpt | None, model: list[ModelOpt] | None, company: str | 
 
 @app.command()
 def search(
-    query: Annotated[str | None, typer.Argument(help="The question or keywords (Chinese or English).")] = None,
+    query: Annotated[
+        str | None, typer.Argument(help="The question or keywords (Chinese or English).")
+    ] = None,
     k: Annotated[int | None, typer.Option("-k", "--top-k", min=1, max=100, help="Number of hits.")] = None,
     kind: Annotated[KindOpt | None, typer.Option(help="Only this kind of document.")] = None,
-    model: Annotated[list[ModelOpt] | None, typer.Option(help="Only documents about this model (repeatable).")] = None,
+    model: Annotated[
+        list[ModelOpt] | None, typer.Option(help="Only documents about this model (repeatable).")
+    ] = None,
     company: Annotated[str | None, typer.Option(help="Only this company (English or Chinese name).")] = None,
     topic: Annotated[str | None, typer.Option(help="Only this framework topic (e.g. core-loop).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print hits as JSON.")] = False,
@@ -136,7 +142,7 @@ def search(
             _print_json({"query": text, "hits": [_hit_json(h) for h in hits]})
         return
     if query is None or not query.strip():
-        raise UserError("the query is empty; pass a question, e.g. yunying search \"什么是私域流量？\"")
+        raise UserError('the query is empty; pass a question, e.g. yunying search "什么是私域流量？"')
     hits = _service().search(query, k=k, filters=filters)
     if as_json:
         _print_json([_hit_json(h) for h in hits])
@@ -170,7 +176,9 @@ def serve(
 
 
 @app.command("config")
-def show_config(as_json: Annotated[bool, typer.Option("--json", help="Print settings as JSON.")] = False) -> None:
+def show_config(
+    as_json: Annotated[bool, typer.Option("--json", help="Print settings as JSON.")] = False,
+) -> None:
     """Print the effective settings (env vars YUNYING_*, .env, defaults)."""
     settings = Settings()
     if as_json:
@@ -197,15 +205,15 @@ def main(argv: list[str] | None = None) -> None:
     apply_offline_env()
     try:
         result = app(args=argv, prog_name="yunying", standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError as exc:
-        sys.stdout.write(exc.ctx.get_help() + "\n")
-        sys.exit(0)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         _fail("aborted", 130)
-    except click.ClickException as exc:
-        _fail(exc.format_message(), exc.exit_code)
+    except typer.TyperException as exc:  # usage errors: typer >= 0.29 vendors click's exceptions
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            sys.stdout.write(exc.ctx.get_help() + "\n")  # type: ignore[attr-defined]
+            sys.exit(0)
+        _fail(exc.format_message().replace("Value error, ", ""), exc.exit_code)
     except ValidationError as exc:  # a ValueError too, so it must come first
         first = exc.errors()[0]
         field = ".".join(map(str, first["loc"])) or "settings"

@@ -37,7 +37,10 @@ class Settings(BaseSettings):
     """Effective configuration of Yunying. Every field maps to an env var `YUNYING_<FIELD>`."""
 
     model_config = SettingsConfigDict(
-        env_prefix="YUNYING_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        env_prefix="YUNYING_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
         populate_by_name=True,
     )
 

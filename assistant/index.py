@@ -38,19 +38,165 @@ log = logging.getLogger("yunying.index")
 
 # Domain terms jieba would otherwise split, so "价值循环" or "下沉市场" match as one token.
 DOMAIN_WORDS = (
-    "价值循环 运营模式 产品驱动 内容驱动 社区驱动 交易驱动 电商驱动 服务驱动 解决方案驱动 支撑体系 "
-    "私域流量 私域 公域 全域运营 下沉市场 知识付费 直播电商 直播带货 社交拼团 网络效应 用户共创 "
-    "精细化运营 客户成功 续约 增购 复购 履约 种草 拔草 留存 转化 裂变 冷启动 用户画像 数据埋点 "
-    "小程序 大会员 盐选会员 米粉 买家秀 评价区 客单价 新手引导"
-).split()
+    "价值循环",
+    "运营模式",
+    "产品驱动",
+    "内容驱动",
+    "社区驱动",
+    "交易驱动",
+    "电商驱动",
+    "服务驱动",
+    "解决方案驱动",
+    "支撑体系",
+    "私域流量",
+    "私域",
+    "公域",
+    "全域运营",
+    "下沉市场",
+    "知识付费",
+    "直播电商",
+    "直播带货",
+    "社交拼团",
+    "网络效应",
+    "用户共创",
+    "精细化运营",
+    "客户成功",
+    "续约",
+    "增购",
+    "复购",
+    "履约",
+    "种草",
+    "拔草",
+    "留存",
+    "转化",
+    "裂变",
+    "冷启动",
+    "用户画像",
+    "数据埋点",
+    "小程序",
+    "大会员",
+    "盐选会员",
+    "米粉",
+    "买家秀",
+    "评价区",
+    "客单价",
+    "新手引导",
+)
 STOPWORDS = frozenset(
-    "的 了 是 在 和 与 及 或 等 也 都 就 而 及其 之 其 这 那 这个 那个 一个 一种 吗 呢 吧 啊 "
-    "什么 哪些 哪个 如何 怎么 怎样 为什么 为何 是否 可以 能 会 要 有 没有 对 从 把 被 让 给 "
-    "我 我们 你 你们 他 她 它 他们 请 请问 一下 "
-    "a an the of to in on for and or is are was were be been being do does did what which who "
-    "how why when where with by as at from that this these those it its their there can could "
-    "should would will shall may might about into than then so such"
-    .split()
+    [
+        "的",
+        "了",
+        "是",
+        "在",
+        "和",
+        "与",
+        "及",
+        "或",
+        "等",
+        "也",
+        "都",
+        "就",
+        "而",
+        "及其",
+        "之",
+        "其",
+        "这",
+        "那",
+        "这个",
+        "那个",
+        "一个",
+        "一种",
+        "吗",
+        "呢",
+        "吧",
+        "啊",
+        "什么",
+        "哪些",
+        "哪个",
+        "如何",
+        "怎么",
+        "怎样",
+        "为什么",
+        "为何",
+        "是否",
+        "可以",
+        "能",
+        "会",
+        "要",
+        "有",
+        "没有",
+        "对",
+        "从",
+        "把",
+        "被",
+        "让",
+        "给",
+        "我",
+        "我们",
+        "你",
+        "你们",
+        "他",
+        "她",
+        "它",
+        "他们",
+        "请",
+        "请问",
+        "一下",
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "and",
+        "or",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "do",
+        "does",
+        "did",
+        "what",
+        "which",
+        "who",
+        "how",
+        "why",
+        "when",
+        "where",
+        "with",
+        "by",
+        "as",
+        "at",
+        "from",
+        "that",
+        "this",
+        "these",
+        "those",
+        "it",
+        "its",
+        "their",
+        "there",
+        "can",
+        "could",
+        "should",
+        "would",
+        "will",
+        "shall",
+        "may",
+        "might",
+        "about",
+        "into",
+        "than",
+        "then",
+        "so",
+        "such",
+    ]
 )
 _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]")
 _jieba_lock = threading.Lock()
@@ -315,7 +461,9 @@ class KnowledgeIndex:
         return stored
 
     def all_chunks(self) -> list[StoredChunk]:
-        return [StoredChunk(cid, doc or "", meta) for cid, doc, meta in self._get_all(["documents", "metadatas"])]
+        return [
+            StoredChunk(cid, doc or "", meta) for cid, doc, meta in self._get_all(["documents", "metadatas"])
+        ]
 
     # ---- writing the store
 
@@ -324,7 +472,9 @@ class KnowledgeIndex:
             self.collection.delete(ids=chunk_ids[start : start + 1000])
         self.version += 1
 
-    def _add(self, doc: Document, chunks: list[Chunk], signature: str, on_chunks: Callable[[int], None]) -> None:
+    def _add(
+        self, doc: Document, chunks: list[Chunk], signature: str, on_chunks: Callable[[int], None]
+    ) -> None:
         """Embed and add a document's chunks batch by batch; an interruption leaves the document
         incomplete (fewer chunks than `doc_chunks`), which the next ingest detects and redoes."""
         batch_size = max(1, self.settings.embed_batch_size)
@@ -373,7 +523,10 @@ class KnowledgeIndex:
             doc.source = str(_resolved(path))
             if doc.id in seen_ids:
                 report.failed.append(
-                    FailedFile(path=str(path), error=f"{path}: field 'id': '{doc.id}' is already used by {seen_ids[doc.id]}")
+                    FailedFile(
+                        path=str(path),
+                        error=f"{path}: field 'id': '{doc.id}' is already used by {seen_ids[doc.id]}",
+                    )
                 )
                 continue
             seen_ids[doc.id] = str(path)
@@ -420,7 +573,9 @@ class KnowledgeIndex:
                     report.chunks_removed += len(previous.chunk_ids)
                 self._add(doc, chunks, signature, advance)
                 report.chunks_added += len(chunks)
-                (report.updated if previous is not None and previous.complete else report.added).append(doc.id)
+                (report.updated if previous is not None and previous.complete else report.added).append(
+                    doc.id
+                )
 
         report.total_chunks = self.count()
         report.total_documents = len(self.stored_documents()) if (todo or report.removed) else len(stored)
@@ -456,8 +611,12 @@ class _progress:
 
         # stderr, so `--json` output on stdout stays clean
         self._bar = Progress(
-            TextColumn("embedding chunks"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            transient=True, console=Console(stderr=True),
+            TextColumn("embedding chunks"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+            console=Console(stderr=True),
         )
         self._bar.start()
         task = self._bar.add_task("embed", total=self.total)

@@ -53,9 +53,7 @@ class SearchFilters(BaseModel):
             ors = [{f"model_{m}": True} for m in self.models]
             clauses.append(ors[0] if len(ors) == 1 else {"$or": ors})
         if self.company:
-            clauses.append(
-                {"$or": [{"company_key": self.company.lower()}, {"company_zh": self.company}]}
-            )
+            clauses.append({"$or": [{"company_key": self.company.lower()}, {"company_zh": self.company}]})
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -68,11 +66,11 @@ class SearchFilters(BaseModel):
             return False
         if self.models and not any(meta.get(f"model_{m}") for m in self.models):
             return False
-        if self.company and self.company.lower() != meta.get("company_key") and self.company != meta.get(
-            "company_zh"
-        ):
-            return False
-        return True
+        return (
+            not self.company
+            or self.company.lower() == meta.get("company_key")
+            or (self.company == meta.get("company_zh"))
+        )
 
 
 class Hit(BaseModel):
@@ -133,10 +131,8 @@ class BM25Index:
         if not filters.is_empty():
             mask = np.array([filters.accepts(c.metadata) for c in self.chunks], dtype=bool)
             scores = np.where(mask, scores, 0.0)
-        if k < len(scores):
-            best = np.argpartition(-scores, k)[:k]
-        else:
-            best = np.arange(len(scores))
+        # argpartition finds the k best in linear time; only those get sorted
+        best = np.argpartition(-scores, k)[:k] if k < len(scores) else np.arange(len(scores))
         best = best[np.argsort(-scores[best], kind="stable")]
         return [(int(i), float(scores[i])) for i in best if scores[i] > 0]
 
@@ -211,15 +207,20 @@ class HybridRetriever:
         sparse = bm25_index.search(query, pool, filters) if bm25_index else []
 
         if mode == "dense":
-            return [_hit_from(r, s, cid, t, m).model_copy(update={"dense_score": round(s, 6)})
-                    for r, (cid, t, m, s) in enumerate(dense[:k], start=1)]
+            return [
+                _hit_from(r, s, cid, t, m).model_copy(update={"dense_score": round(s, 6)})
+                for r, (cid, t, m, s) in enumerate(dense[:k], start=1)
+            ]
         if mode == "bm25":
             assert bm25_index is not None
             hits = []
             for r, (i, s) in enumerate(sparse[:k], start=1):
                 c = bm25_index.chunks[i]
-                hits.append(_hit_from(r, s, c.chunk_id, c.text, c.metadata).model_copy(
-                    update={"bm25_score": round(s, 6)}))
+                hits.append(
+                    _hit_from(r, s, c.chunk_id, c.text, c.metadata).model_copy(
+                        update={"bm25_score": round(s, 6)}
+                    )
+                )
             return hits
 
         rrf_k = self.settings.rrf_k
@@ -248,7 +249,9 @@ class HybridRetriever:
         return hits
 
     def as_langchain(self, k: int | None = None, filters: SearchFilters | None = None) -> BaseRetriever:
-        return KnowledgeRetriever(retriever=self, k=k or self.settings.top_k, filters=filters or SearchFilters())
+        return KnowledgeRetriever(
+            retriever=self, k=k or self.settings.top_k, filters=filters or SearchFilters()
+        )
 
 
 class KnowledgeRetriever(BaseRetriever):

@@ -20,7 +20,12 @@ EXAMPLES = [
     "小红书为什么属于社区驱动模式？",
     "SaaS 公司如何做客户续约与增购？",
 ]
-KIND_CHOICES = [("全部 All", ""), ("框架 Framework", "framework"), ("案例 Cases", "case"), ("我的文档 Mine", "user")]
+KIND_CHOICES = [
+    ("全部 All", ""),
+    ("框架 Framework", "framework"),
+    ("案例 Cases", "case"),
+    ("我的文档 Mine", "user"),
+]
 MODEL_CHOICES = [("全部 All", "")] + [(f"{zh} {key}", key) for key, zh in MODEL_NAMES_ZH.items()]
 
 CSS = """
@@ -49,7 +54,8 @@ def source_cards_html(hits: list[Hit]) -> str:
         cards.append(
             "<div class='source-card' data-testid='source-card'>"
             f"<div class='src-head'>[{hit.rank}] {html.escape(hit.title)}</div>"
-            f"<div class='src-meta'>{tags_html} {html.escape(hit.heading)} · <code>{html.escape(hit.doc_id)}</code>"
+            f"<div class='src-meta'>{tags_html} {html.escape(hit.heading)}"
+            f" · <code>{html.escape(hit.doc_id)}</code>"
             f" · score {hit.score:.4f}</div>"
             f"<div class='src-text'>{html.escape(hit.text)}</div></div>"
         )
@@ -96,13 +102,13 @@ def build_app(service: Yunying) -> Any:
         with gr.Row():
             with gr.Column(scale=3):
                 sources = gr.HTML(label="Sources", elem_id="sources", render=False)
-                kind = gr.Dropdown(KIND_CHOICES, value="", label="文档类型 Kind", render=False)
-                model = gr.Dropdown(MODEL_CHOICES, value="", label="运营模式 Model", render=False)
+                with gr.Row():
+                    kind = gr.Dropdown(KIND_CHOICES, value="", label="文档类型 Kind", scale=1)
+                    model = gr.Dropdown(MODEL_CHOICES, value="", label="运营模式 Model", scale=1)
                 gr.ChatInterface(
                     fn=chat,
                     chatbot=gr.Chatbot(label="Yunying", height=520, elem_id="chatbot"),
                     additional_inputs=[kind, model],
-                    additional_inputs_accordion=gr.Accordion("筛选 Filters", open=False),
                     additional_outputs=[sources],
                     examples=[[e, "", ""] for e in EXAMPLES],
                     api_name="chat",

@@ -66,7 +66,9 @@ def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, data_dir: Path, stdin: str | None = None, **extra: str) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, data_dir: Path, stdin: str | None = None, **extra: str
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "assistant.cli", *args],
         cwd=REPO,

@@ -51,12 +51,20 @@ def test_sentences_split_on_chinese_and_english_ends_but_not_decimals():
 
 
 def test_closing_quotes_stay_with_their_sentence():
-    assert split_sentences("他说：“产品是最好的营销。”然后离开了。") == ["他说：“产品是最好的营销。”", "然后离开了。"]
+    assert split_sentences("他说：“产品是最好的营销。”然后离开了。") == [
+        "他说：“产品是最好的营销。”",
+        "然后离开了。",
+    ]
 
 
 def test_front_matter_document_keeps_metadata_and_heading_paths(tmp_path):
     doc = load_document(write(tmp_path, "a.md", FRAMEWORK_DOC))
-    assert (doc.id, doc.kind, doc.topic, doc.models) == ("framework-test", "framework", "core-loop", ["product", "content"])
+    assert (doc.id, doc.kind, doc.topic, doc.models) == (
+        "framework-test",
+        "framework",
+        "core-loop",
+        ["product", "content"],
+    )
     chunks = chunk_document(doc, size=40, overlap=10)
     assert [c.heading_path for c in chunks][0] == ["价值循环"]
     assert chunks[-1].heading_path == ["价值循环", "数据"]
@@ -66,7 +74,9 @@ def test_front_matter_document_keeps_metadata_and_heading_paths(tmp_path):
 
 def test_chinese_chunks_never_cut_mid_sentence_and_respect_size(tmp_path):
     sentences = [f"这是第{i}个关于用户留存与复购的完整句子，用来测试切分。" for i in range(40)]
-    doc = load_document(write(tmp_path, "long.md", FRAMEWORK_DOC.split("## ")[0] + "## 长段落\n" + "".join(sentences)))
+    doc = load_document(
+        write(tmp_path, "long.md", FRAMEWORK_DOC.split("## ")[0] + "## 长段落\n" + "".join(sentences))
+    )
     chunks = chunk_document(doc, size=120, overlap=30)
     assert len(chunks) > 5
     for chunk in chunks:

@@ -1,0 +1,161 @@
+"""Incremental ingestion into a real Chroma store with the real e5 model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.index import KnowledgeIndex
+
+DOC = """---
+id: {id}
+title: {title}
+kind: framework
+topic: {topic}
+models: [product]
+lang: zh
+---
+## 要点
+{body}
+"""
+
+
+def write_doc(folder: Path, name: str, doc_id: str, body: str, topic: str = "product") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(DOC.format(id=doc_id, title=f"标题{doc_id}", topic=topic, body=body), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def counted(embedder, monkeypatch):
+    """The real embedder, counting the passages it embeds (and able to fail on a chosen call)."""
+    state = {"passages": 0, "calls": 0, "fail_on_call": None}
+    original = type(embedder).embed_passages
+
+    def embed_passages(texts):
+        state["calls"] += 1
+        if state["fail_on_call"] == state["calls"]:
+            raise KeyboardInterrupt("simulated interruption")
+        state["passages"] += len(texts)
+        return original(embedder, texts)
+
+    monkeypatch.setattr(embedder, "embed_passages", embed_passages)
+    return state
+
+
+def long_body(prefix: str, n: int) -> str:
+    return "".join(f"{prefix}第{i}条：运营需要持续关注用户留存与转化效率。" for i in range(n))
+
+
+def test_add_rerun_modify_delete(tmp_path, make_settings, embedder, counted):
+    kb = tmp_path / "knowledge"
+    write_doc(kb, "a.md", "doc-a", "产品驱动的核心是极致体验。用户自发传播。")
+    write_doc(kb, "b.md", "doc-b", long_body("B", 20))
+    index = KnowledgeIndex(make_settings(chunk_size=120, chunk_overlap=20), embedder)
+
+    first = index.ingest()
+    assert sorted(first.added) == ["doc-a", "doc-b"]
+    assert first.updated == first.removed == first.failed == []
+    assert counted["passages"] == first.chunks_added == index.count() > 2
+
+    counted["passages"] = 0
+    second = index.ingest()
+    assert second.added == second.updated == second.removed == []
+    assert sorted(second.unchanged) == ["doc-a", "doc-b"]
+    assert counted["passages"] == 0, "an unchanged corpus must embed nothing"
+
+    old_a = {c.chunk_id for c in index.all_chunks() if c.metadata["doc_id"] == "doc-a"}
+    write_doc(kb, "a.md", "doc-a", "内容驱动的核心是持续生产优质内容。")
+    third = index.ingest()
+    assert third.updated == ["doc-a"] and third.unchanged == ["doc-b"]
+    new_a = [c for c in index.all_chunks() if c.metadata["doc_id"] == "doc-a"]
+    assert old_a.isdisjoint({c.chunk_id for c in new_a})
+    assert "内容驱动" in new_a[0].text
+    assert counted["passages"] == len(new_a)
+
+    (kb / "b.md").unlink()
+    fourth = index.ingest()
+    assert fourth.removed == ["doc-b"]
+    assert {c.metadata["doc_id"] for c in index.all_chunks()} == {"doc-a"}
+    assert fourth.total_documents == 1
+
+
+def test_interrupted_ingest_is_completed_by_the_next_run(tmp_path, make_settings, embedder, counted):
+    kb = tmp_path / "knowledge"
+    write_doc(kb, "big.md", "doc-big", long_body("X", 60))
+    write_doc(kb, "small.md", "doc-small", "社区驱动依靠用户关系。")
+    settings = make_settings(chunk_size=100, chunk_overlap=0, embed_batch_size=4)
+    index = KnowledgeIndex(settings, embedder)
+
+    counted["fail_on_call"] = 3
+    with pytest.raises(KeyboardInterrupt):
+        index.ingest()
+    partial = index.stored_documents()
+    assert any(not doc.complete for doc in partial.values()), "the interruption left a partial document"
+
+    counted["fail_on_call"] = None
+    report = index.ingest()
+    assert "doc-big" in report.added
+    stored = index.stored_documents()
+    assert set(stored) == {"doc-big", "doc-small"}
+    assert all(doc.complete for doc in stored.values())
+    ids = [c.chunk_id for c in index.all_chunks()]
+    assert len(ids) == len(set(ids)) == sum(d.expected_chunks for d in stored.values())
+    assert index.ingest().unchanged == sorted(["doc-big", "doc-small"]) or set(index.ingest().unchanged) == {
+        "doc-big",
+        "doc-small",
+    }
+
+
+def test_a_broken_file_is_reported_and_its_stored_version_kept(tmp_path, make_settings, embedder):
+    kb = tmp_path / "knowledge"
+    path = write_doc(kb, "a.md", "doc-a", "交易驱动的核心是货与场。")
+    index = KnowledgeIndex(make_settings(), embedder)
+    index.ingest()
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("topic: product", "topic: nonsense"), encoding="utf-8"
+    )
+    report = index.ingest()
+    assert len(report.failed) == 1 and "field 'topic'" in report.failed[0].error
+    assert report.removed == []
+    assert {c.metadata["doc_id"] for c in index.all_chunks()} == {"doc-a"}
+
+
+def test_duplicate_ids_are_refused(tmp_path, make_settings, embedder):
+    kb = tmp_path / "knowledge"
+    write_doc(kb, "a.md", "same-id", "第一篇。")
+    write_doc(kb, "b.md", "same-id", "第二篇。")
+    report = KnowledgeIndex(make_settings(), embedder).ingest()
+    assert report.added == ["same-id"]
+    assert "already used" in report.failed[0].error
+
+
+def test_user_files_elsewhere_survive_a_knowledge_ingest(tmp_path, make_settings, embedder):
+    kb = tmp_path / "knowledge"
+    write_doc(kb, "a.md", "doc-a", "服务驱动的核心是专业能力。")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "plan.txt").write_text("我们计划在下沉市场试点社交拼团。", encoding="utf-8")
+    index = KnowledgeIndex(make_settings(), embedder)
+    index.ingest()
+    user = index.ingest([mine])
+    assert len(user.added) == 1 and user.added[0].startswith("user-plan-")
+    again = index.ingest()  # the knowledge folder only: the user file is outside it and stays
+    assert again.removed == []
+    assert len(index.stored_documents()) == 2
+
+
+def test_changing_the_chunking_reindexes(tmp_path, make_settings, embedder):
+    kb = tmp_path / "knowledge"
+    write_doc(kb, "b.md", "doc-b", long_body("B", 10))
+    KnowledgeIndex(make_settings(chunk_size=120, chunk_overlap=20), embedder).ingest()
+    report = KnowledgeIndex(make_settings(chunk_size=200, chunk_overlap=20), embedder).ingest()
+    assert report.updated == ["doc-b"]
+
+
+def test_collection_name_records_the_embedding_model(make_settings, embedder):
+    index = KnowledgeIndex(make_settings(), embedder)
+    assert index.collection_name == "yunying-multilingual-e5-small"
+    assert index.collection.metadata["embedding_model"] == "multilingual-e5-small"
