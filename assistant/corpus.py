@@ -42,7 +42,7 @@ MODEL_NAMES_ZH = {
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".pdf", ".docx")
 
 # Bump when chunking changes in a way that must re-chunk stored documents.
-CHUNKER_VERSION = "2"
+CHUNKER_VERSION = "3"
 
 
 class CorpusError(ValueError):
@@ -61,6 +61,7 @@ class FrontMatter(BaseModel):
     models: list[ModelKey] = Field(default_factory=list)
     company: str | None = None
     company_zh: str | None = None
+    aliases: list[str] = Field(default_factory=list, description="Other names users search for.")
     lang: Literal["zh", "en"] = "zh"
     industry: str | None = None
     region: Literal["china", "international"] | None = None
@@ -107,6 +108,7 @@ class Document(BaseModel):
     models: list[str] = Field(default_factory=list)
     company: str | None = None
     company_zh: str | None = None
+    aliases: list[str] = Field(default_factory=list)
     lang: str = "zh"
     industry: str | None = None
     region: str | None = None
@@ -131,6 +133,7 @@ class Chunk(BaseModel):
     models: list[str] = Field(default_factory=list)
     company: str | None = None
     company_zh: str | None = None
+    aliases: list[str] = Field(default_factory=list)
     lang: str = "zh"
     source: str = ""
 
@@ -140,8 +143,12 @@ class Chunk(BaseModel):
 
     @property
     def embed_text(self) -> str:
-        """What gets embedded and BM25-indexed: the title and heading give a chunk its context."""
-        head = self.title if not self.heading_path else f"{self.title} > {self.heading}"
+        """What gets embedded and BM25-indexed: the title, the company's other names and the heading
+        give a chunk its context (a Chinese chunk about 钉钉 must also answer to "DingTalk")."""
+        names = [n for n in [self.company, self.company_zh, *self.aliases] if n and n not in self.title]
+        head = self.title + (f"（{' / '.join(names)}）" if names else "")
+        if self.heading_path:
+            head += f" > {self.heading}"
         return f"{head}\n{self.text}"
 
 
@@ -426,6 +433,7 @@ def chunk_document(doc: Document, size: int = 360, overlap: int = 60) -> list[Ch
                     models=doc.models,
                     company=doc.company,
                     company_zh=doc.company_zh,
+                    aliases=doc.aliases,
                     lang=doc.lang,
                     source=doc.source,
                 )

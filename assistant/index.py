@@ -36,8 +36,44 @@ log = logging.getLogger("yunying.index")
 
 # ---------------------------------------------------------------- BM25 tokens (jieba)
 
-# Domain terms jieba would otherwise split, so "价值循环" or "下沉市场" match as one token.
+# Bump when tokenization changes: stored BM25 tokens are then recomputed on the next ingest.
+TOKENIZER_VERSION = "2"
+# Domain terms and company names jieba would otherwise split, so "价值循环", "下沉市场" or "钉钉"
+# match as one token.
 DOMAIN_WORDS = (
+    "钉钉",
+    "飞书",
+    "得到",
+    "虎扑",
+    "闲鱼",
+    "金蝶",
+    "瑞幸",
+    "瑞幸咖啡",
+    "完美日记",
+    "网易云音乐",
+    "小红书",
+    "拼多多",
+    "哔哩哔哩",
+    "今日头条",
+    "多邻国",
+    "爱彼迎",
+    "希音",
+    "奈飞",
+    "印象笔记",
+    "金山办公",
+    "麦肯锡",
+    "埃森哲",
+    "美团",
+    "豆瓣",
+    "知乎",
+    "快手",
+    "抖音",
+    "淘宝",
+    "天猫",
+    "京东",
+    "微信",
+    "微博",
+    "小米",
     "价值循环",
     "运营模式",
     "产品驱动",
@@ -510,7 +546,8 @@ class KnowledgeIndex:
         for root in roots:
             if not root.exists():
                 raise CorpusError(f"{root}: no such file or folder")
-        signature = chunking_signature(self.settings.chunk_size, self.settings.chunk_overlap)
+        chunking = chunking_signature(self.settings.chunk_size, self.settings.chunk_overlap)
+        signature = f"{chunking}-t{TOKENIZER_VERSION}"
 
         documents: list[Document] = []
         seen_ids: dict[str, str] = {}
