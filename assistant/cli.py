@@ -163,6 +163,155 @@ def search(
     Console().print(table)
 
 
+class LLMOpt(StrEnum):
+    local = "local"
+    openai = "openai"
+    none = "none"
+
+
+def _parse_turns(line: str) -> tuple[str, list[dict[str, str]]]:
+    """A --jsonl line: plain text, a JSON string, or a JSON list of turns whose last user turn is the
+    question and whose earlier turns are the history."""
+    text = line.strip()
+    if not text.startswith(("[", '"', "{")):
+        return text, []
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return text, []
+    if isinstance(data, str):
+        return data, []
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list) or not all(isinstance(t, dict) and "content" in t for t in data):
+        raise UserError("a --jsonl line must be a question or a JSON list of {role, content} turns")
+    turns = [{"role": str(t.get("role", "user")), "content": str(t["content"])} for t in data]
+    if turns[-1]["role"] != "user":
+        raise UserError("the last turn of a --jsonl conversation must be the user's question")
+    return turns[-1]["content"], turns[:-1]
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="The question (Chinese or English).")] = None,
+    llm: Annotated[LLMOpt | None, typer.Option(help="Answer backend (default: YUNYING_LLM).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+    jsonl: Annotated[
+        bool,
+        typer.Option(
+            "--jsonl", help="Read one question (or JSON list of turns) per stdin line; JSON per line."
+        ),
+    ] = False,
+) -> None:
+    """Answer from the knowledge base with numbered citations, or say it is not covered."""
+    service = _service()
+    backend = llm.value if llm else None
+    if jsonl:
+        if question:
+            raise UserError("--jsonl reads questions from stdin; do not also pass QUESTION")
+        chain = service.answer_chain(backend)
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            text, history = _parse_turns(line)
+            _print_json(chain.invoke(text, history).model_dump(exclude={"citations": {"__all__": {"text"}}}))
+        return
+    if question is None or not question.strip():
+        raise UserError('the question is empty; e.g. yunying ask "什么是私域流量？"')
+    chain = service.answer_chain(backend)
+    if as_json:
+        _print_json(chain.invoke(question).model_dump(exclude={"citations": {"__all__": {"text"}}}))
+        return
+    from rich.console import Console
+
+    from assistant.chains import Answer
+
+    console = Console()
+    final = None
+    for event in chain.stream(question):
+        if isinstance(event, Answer):
+            final = event
+        else:
+            console.print(event, end="", markup=False, highlight=False)
+    console.print()
+    if final is not None and final.citations:
+        console.print("\n[bold]Sources[/]")
+        for c in final.citations:
+            console.print(
+                f"[{c.n}] {c.title}" + (f" › {c.heading}" if c.heading else "") + f"  ({c.doc_id})",
+                markup=False,
+                highlight=False,
+            )
+
+
+@app.command("eval")
+def evaluate(
+    llm: Annotated[
+        LLMOpt | None, typer.Option(help="Also answer every item with this backend and score the answers.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    report: Annotated[
+        Path | None, typer.Option(help="Write an HTML report with plots to this folder.")
+    ] = None,
+    baselines: Annotated[bool, typer.Option(help="Measure the baselines in the same run.")] = True,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Only the first N golden items (quick checks).")
+    ] = None,
+) -> None:
+    """Measure retrieval (ours vs BM25-only, dense-only, plain LangChain) and, with --llm, answers."""
+    from assistant import evaluation as ev
+    from assistant.service import Yunying
+
+    settings = Settings()
+    items = ev.load_items()[:limit] if limit else ev.load_items()
+    service = Yunying(ev.eval_settings(settings))
+    main_index = _service(settings).index if not settings.chroma_url else None
+    if main_index is not None:
+        service.index.seed_from(main_index)
+    sources = [settings.knowledge_dir, ev.REPO_EVALS / "fixtures"]
+    ingest_report = service.ingest(sources, progress=not as_json and sys.stderr.isatty())
+    if ingest_report.failed:
+        raise UserError(f"eval store: {ingest_report.failed[0].error}")
+    compare: dict[str, Any] = {}
+    if baselines:
+        from assistant.embedding import E5_MODEL_NAME
+
+        plain = ev.LangChainDefaultBaseline(service.settings, settings.models_dir / E5_MODEL_NAME, sources)
+        compare = {
+            "bm25": lambda q: ev.ranked_docs(service.search(q, k=10, mode="bm25")),
+            "dense": lambda q: ev.ranked_docs(service.search(q, k=10, mode="dense")),
+            "langchain_default": lambda q: ev.ranked_docs(plain.search(q, k=10)),
+        }
+    answer = None
+    if llm is not None:
+        chain = service.answer_chain(llm.value)
+        answer = lambda item: chain.invoke(item.question, [t.model_dump() for t in item.history])  # noqa: E731
+    run = ev.run_eval(
+        service, items, answer=answer, baselines=compare, backend=llm.value if llm else "retrieval-only"
+    )
+    if report is not None:
+        path = ev.write_report(run, report)
+        if not as_json:
+            sys.stderr.write(f"report: {path}\n")
+    if as_json:
+        _print_json(json.loads(run.model_dump_json()))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Retrieval on {run.n_questions} golden items ({run.seconds:.0f} s)")
+    for column in ("system", "hit@1", "hit@5", "MRR", "nDCG@5", "recall@5"):
+        table.add_column(column)
+    for name, values in {"ours": run.retrieval, **run.baselines}.items():
+        table.add_row(
+            name, *(f"{values.get(k, 0):.3f}" for k in ("hit@1", "hit@5", "mrr", "ndcg@5", "recall@5"))
+        )
+    console = Console()
+    console.print(table)
+    if run.answers:
+        console.print_json(data={"answers": run.answers, "refusal": run.refusal})
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Set before anything imports huggingface_hub, transformers or gradio: with network access closed, a hub
@@ -22,6 +22,9 @@ OFFLINE_ENV = {
     "GRADIO_ANALYTICS_ENABLED": "False",
     "ANONYMIZED_TELEMETRY": "False",
     "TOKENIZERS_PARALLELISM": "false",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
     "NO_PROXY": "127.0.0.1,localhost",
     "no_proxy": "127.0.0.1,localhost",
 }
@@ -79,6 +82,31 @@ class Settings(BaseSettings):
     )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
     embed_batch_size: int = Field(default=32, ge=1, le=512, description="Passages embedded per batch.")
+    llm: Literal["local", "openai", "none"] = Field(
+        default="local",
+        description="Answer backend: local (Qwen2.5 1.5B in-process via llama.cpp), openai (any "
+        "OpenAI-compatible server), none (extractive answers, no LLM).",
+    )
+    openai_base_url: str = Field(default="", description="Base URL of the OpenAI-compatible server.")
+    openai_model: str = Field(default="", description="Model name on the OpenAI-compatible server.")
+    openai_api_key: SecretStr = Field(
+        default=SecretStr(""), description="API key for that server (never printed)."
+    )
+    llm_max_tokens: int = Field(default=400, ge=8, le=4096, description="Most tokens an answer may have.")
+    llm_temperature: float = Field(default=0.2, ge=0.0, le=2.0, description="Sampling temperature.")
+    llm_threads: int = Field(
+        default=0, ge=0, le=256, description="CPU threads for the local model (0: all cores)."
+    )
+    llm_ctx: int = Field(default=4096, ge=512, le=32768, description="Context window of the local model.")
+    gate_min_coverage: float = Field(
+        default=0.24,
+        ge=0.0,
+        le=1.0,
+        description="Relevance gate: refuse without calling the LLM when the IDF-weighted share of the "
+        "question's words found in the best-matching top passage is below this AND the best dense "
+        "similarity is below GATE_MIN_DENSE (calibrated on the golden set; see evals/golden/README.md).",
+    )
+    gate_min_dense: float = Field(default=0.87, ge=0.0, le=1.0, description="See GATE_MIN_COVERAGE.")
     host: str = Field(default="127.0.0.1", description="Where `yunying serve` listens.")
     port: int = Field(default=7860, ge=1, le=65535, description="Port of `yunying serve`.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(

@@ -509,22 +509,24 @@ class KnowledgeIndex:
         self.version += 1
 
     def _add(
-        self, doc: Document, chunks: list[Chunk], signature: str, on_chunks: Callable[[int], None]
+        self, todo: list[tuple[Document, list[Chunk], Any]], signature: str, on_chunks: Callable[[int], None]
     ) -> None:
-        """Embed and add a document's chunks batch by batch; an interruption leaves the document
-        incomplete (fewer chunks than `doc_chunks`), which the next ingest detects and redoes."""
-        batch_size = max(1, self.settings.embed_batch_size)
-        for start in range(0, len(chunks), batch_size):
-            batch = chunks[start : start + batch_size]
-            vectors = self.embedder.embed_passages([c.embed_text for c in batch])
+        """Embed and add chunks in groups that cross document borders (sentence-transformers sorts each
+        group by length, so less padding is computed). An interruption leaves the current document with
+        fewer chunks than its `doc_chunks`, which the next ingest detects and redoes."""
+        items = [(doc, chunk, len(chunks)) for doc, chunks, _ in todo for chunk in chunks]
+        group = max(1, self.settings.embed_batch_size) * 4
+        for start in range(0, len(items), group):
+            part = items[start : start + group]
+            vectors = self.embedder.embed_passages([chunk.embed_text for _, chunk, _ in part])
             self.collection.upsert(
-                ids=[c.chunk_id for c in batch],
+                ids=[chunk.chunk_id for _, chunk, _ in part],
                 embeddings=vectors,
-                documents=[c.text for c in batch],
-                metadatas=[chunk_metadata(c, doc, signature, len(chunks)) for c in batch],
+                documents=[chunk.text for _, chunk, _ in part],
+                metadatas=[chunk_metadata(chunk, doc, signature, n) for doc, chunk, n in part],
             )
             self.version += 1
-            on_chunks(len(batch))
+            on_chunks(len(part))
 
     def ingest(
         self,
@@ -603,22 +605,50 @@ class KnowledgeIndex:
                     report.chunks_removed += len(previous.chunk_ids)
 
         total = sum(len(chunks) for _, chunks, _ in todo)
+        for _, _, previous in todo:
+            if previous is not None:
+                self._delete(previous.chunk_ids)
+                report.chunks_removed += len(previous.chunk_ids)
         with _progress(progress and total > 0, total) as advance:
-            for doc, chunks, previous in todo:
-                if previous is not None:
-                    self._delete(previous.chunk_ids)
-                    report.chunks_removed += len(previous.chunk_ids)
-                self._add(doc, chunks, signature, advance)
-                report.chunks_added += len(chunks)
-                (report.updated if previous is not None and previous.complete else report.added).append(
-                    doc.id
-                )
+            self._add(todo, signature, advance)
+        for doc, chunks, previous in todo:
+            report.chunks_added += len(chunks)
+            (report.updated if previous is not None and previous.complete else report.added).append(doc.id)
 
         report.total_chunks = self.count()
         report.total_documents = len(self.stored_documents()) if (todo or report.removed) else len(stored)
         report.seconds = round(time.perf_counter() - started, 3)
         log.info("ingest: %s", report.model_dump(exclude={"unchanged"}))
         return report
+
+    def seed_from(self, other: KnowledgeIndex, page: int = 1000) -> int:
+        """Copy another store's chunks (with their vectors) into this empty one, so a second store of the
+        same knowledge (the eval store) costs no embedding. The next ingest then reconciles as usual."""
+        if self.count() > 0 or other.count() == 0 or other.collection_name != self.collection_name:
+            return 0
+        copied = 0
+        offset = 0
+        while True:
+            batch = other.collection.get(
+                include=["embeddings", "documents", "metadatas"],  # type: ignore[list-item]
+                limit=page,
+                offset=offset,
+            )
+            ids = batch["ids"]
+            if not ids:
+                break
+            self.collection.upsert(
+                ids=ids,
+                embeddings=batch["embeddings"],
+                documents=batch["documents"],
+                metadatas=batch["metadatas"],
+            )
+            copied += len(ids)
+            offset += page
+            if len(ids) < page:
+                break
+        self.version += 1
+        return copied
 
     def reset(self) -> None:
         """Drop the collection (used to recover from a corrupt store or a model change)."""

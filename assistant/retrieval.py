@@ -6,6 +6,7 @@ baselines the eval suite measures against. `as_langchain()` adapts it to LangCha
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Any, Literal
 
@@ -14,7 +15,6 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from rank_bm25 import BM25Okapi
 
 from assistant.config import Settings
 from assistant.corpus import MODEL_KEYS, Kind, ModelKey, Topic
@@ -115,22 +115,39 @@ def _hit_from(rank: int, score: float, chunk_id: str, text: str, meta: dict[str,
 
 
 class BM25Index:
-    """BM25 over the stored chunks' jieba tokens (computed once at ingest and kept in Chroma)."""
+    """BM25 over the stored chunks' jieba tokens (computed once at ingest and kept in Chroma).
+
+    bm25s scores with sparse matrices: about a millisecond at 100k chunks, where rank_bm25's per-document
+    Python loop takes hundreds; the tokens are ours (jieba), so Chinese is handled properly either way.
+    """
 
     def __init__(self, chunks: list[StoredChunk]) -> None:
+        import bm25s
+
         self.chunks = chunks
         corpus = [c.tokens for c in chunks]
-        self._bm25 = BM25Okapi(corpus) if chunks and any(corpus) else None
+        self._bm25: Any = None
+        self.idf: dict[str, float] = {}
+        if chunks and any(corpus):
+            self._bm25 = bm25s.BM25()
+            self._bm25.index(corpus, show_progress=False)
+            df: dict[str, int] = {}
+            for tokens in corpus:
+                for token in set(tokens):
+                    df[token] = df.get(token, 0) + 1
+            n = len(corpus)
+            self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        self.max_idf = math.log(1 + (len(chunks) + 0.5) / 0.5) if chunks else 1.0
 
     def search(self, query: str, k: int, filters: SearchFilters) -> list[tuple[int, float]]:
         """(chunk index, score) of the k best chunks with a positive score."""
         tokens = tokenize(query)
         if self._bm25 is None or not tokens:
             return []
-        scores = np.asarray(self._bm25.get_scores(tokens))
+        mask = None
         if not filters.is_empty():
-            mask = np.array([filters.accepts(c.metadata) for c in self.chunks], dtype=bool)
-            scores = np.where(mask, scores, 0.0)
+            mask = np.array([filters.accepts(c.metadata) for c in self.chunks], dtype=np.float32)
+        scores = np.asarray(self._bm25.get_scores(tokens, weight_mask=mask))
         # argpartition finds the k best in linear time; only those get sorted
         best = np.argpartition(-scores, k)[:k] if k < len(scores) else np.arange(len(scores))
         best = best[np.argsort(-scores[best], kind="stable")]
@@ -161,7 +178,7 @@ class HybridRetriever:
             self._by_id = {c.chunk_id: i for i, c in enumerate(chunks)}
             self._bm25_version = self.index.version
 
-    def _bm25_index(self) -> BM25Index:
+    def bm25_index(self) -> BM25Index:
         if self._bm25 is None or self._bm25_version != self.index.version:
             self.refresh()
         assert self._bm25 is not None
@@ -203,7 +220,7 @@ class HybridRetriever:
         pool = max(self.settings.candidate_k, k)
 
         dense = self.dense(query, pool, filters) if mode in ("hybrid", "dense") else []
-        bm25_index = self._bm25_index() if mode in ("hybrid", "bm25") else None
+        bm25_index = self.bm25_index() if mode in ("hybrid", "bm25") else None
         sparse = bm25_index.search(query, pool, filters) if bm25_index else []
 
         if mode == "dense":

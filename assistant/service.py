@@ -6,7 +6,9 @@ import threading
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
+from assistant.chains import Answer, AnswerChain
 from assistant.config import Settings, apply_offline_env
 from assistant.index import IngestReport, KnowledgeIndex
 from assistant.retrieval import Hit, HybridRetriever, Mode, SearchFilters
@@ -19,6 +21,7 @@ class Yunying:
         apply_offline_env()
         self.settings = settings or Settings()
         self._write_lock = threading.Lock()
+        self._chat_models: dict[str, Any] = {}
 
     @cached_property
     def index(self) -> KnowledgeIndex:
@@ -40,6 +43,32 @@ class Yunying:
         mode: Mode = "hybrid",
     ) -> list[Hit]:
         return self.retriever.search(query, k=k, filters=filters, mode=mode)
+
+    def chat_model(self, backend: str | None = None) -> Any:
+        """The chat model of a backend, created once per process (the local model takes seconds to load)."""
+        backend = backend or self.settings.llm
+        if backend not in self._chat_models:
+            from assistant.llm import make_chat_model
+
+            self._chat_models[backend] = make_chat_model(self.settings.model_copy(update={"llm": backend}))
+        return self._chat_models[backend]
+
+    def answer_chain(self, backend: str | None = None) -> AnswerChain:
+        backend = backend or self.settings.llm
+        llm = None if backend == "none" else self.chat_model(backend)
+        return AnswerChain(
+            self.retriever,
+            llm,
+            backend=backend,
+            gate_min_coverage=self.settings.gate_min_coverage,
+            gate_min_dense=self.settings.gate_min_dense,
+            max_tokens=self.settings.llm_max_tokens,
+        )
+
+    def ask(
+        self, question: str, history: Sequence[dict[str, str]] | None = None, backend: str | None = None
+    ) -> Answer:
+        return self.answer_chain(backend).invoke(question, history)
 
     def warm_up(self) -> None:
         """Load the model, jieba and BM25 now, so the first user query is not the slow one."""

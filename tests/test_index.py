@@ -86,7 +86,7 @@ def test_interrupted_ingest_is_completed_by_the_next_run(tmp_path, make_settings
     kb = tmp_path / "knowledge"
     write_doc(kb, "big.md", "doc-big", long_body("X", 60))
     write_doc(kb, "small.md", "doc-small", "社区驱动依靠用户关系。")
-    settings = make_settings(chunk_size=100, chunk_overlap=0, embed_batch_size=4)
+    settings = make_settings(chunk_size=100, chunk_overlap=0, embed_batch_size=1)  # groups of 4 chunks
     index = KnowledgeIndex(settings, embedder)
 
     counted["fail_on_call"] = 3

@@ -15,18 +15,20 @@ ESSAY = REPO.parent / "shared" / "seed" / "operating-models.zh.md"
 # A copy of the seed essay, for machines (CI) without ../shared; a test keeps it in sync.
 ESSAY_COPY = Path(__file__).parent / "data" / "operating-models.zh.md"
 SEED_COMPANIES = {
-    "WeChat", "Zhihu", "Douyin", "Kuaishou", "Bilibili", "Xiaomi", "Xiaohongshu", "Douban", "Reddit", "Taobao",
-    "JD", "Pinduoduo", "Salesforce", "DingTalk", "McKinsey", "Accenture", "Dedao", "Coursera", "Evernote", "WPS",
-    "Live commerce",
-}  # fmt: skip
+    *("WeChat", "Zhihu", "Douyin", "Kuaishou", "Bilibili", "Xiaomi", "Xiaohongshu", "Douban", "Reddit"),
+    *("Taobao", "JD", "Pinduoduo", "Salesforce", "DingTalk", "McKinsey", "Accenture", "Dedao", "Coursera"),
+    *("Evernote", "WPS", "Live commerce"),
+}
 CASE_HEADINGS = [
-    "概况", "主导模式与辅助模式", "价值循环", "关键打法", "支撑体系", "关注的指标", "成效与争议", "对运营者的启示",
-    "English summary",
-]  # fmt: skip
+    *("概况", "主导模式与辅助模式", "价值循环", "关键打法", "支撑体系", "关注的指标", "成效与争议"),
+    *("对运营者的启示", "English summary"),
+]
 LOOP = ["目标", "用户", "价值", "渠道", "数据", "优化"]
 SUPPORT = ["组织", "数据", "技术", "激励"]
-TOPICS = ["overview", "core-loop", "product", "content", "community", "transaction", "service",
-          "support-systems", "trends", "selection", "glossary"]  # fmt: skip
+TOPICS = [
+    *("overview", "core-loop", "product", "content", "community", "transaction", "service"),
+    *("support-systems", "trends", "selection", "glossary"),
+]
 
 DOCS = [load_document(path) for path in discover([KNOWLEDGE])]
 CASES = [d for d in DOCS if d.kind == "case"]
@@ -65,7 +67,7 @@ def test_model_documents_cover_what_an_operator_needs():
 
 
 def test_seed_companies_are_all_present():
-    assert SEED_COMPANIES <= {d.company for d in CASES}
+    assert {d.company for d in CASES} >= SEED_COMPANIES
 
 
 def test_at_least_forty_cases_and_six_per_primary_model_with_both_regions():
@@ -163,7 +165,10 @@ def kb_service(knowledge_store, models_dir):
 def test_each_case_is_found_by_its_company_in_both_languages(kb_service):
     misses = []
     for doc in CASES:
-        for query in (f"{doc.company_zh} 的运营模式是什么？", f"What operating model does {doc.company} follow?"):
+        for query in (
+            f"{doc.company_zh} 的运营模式是什么？",
+            f"What operating model does {doc.company} follow?",
+        ):
             top = [h.doc_id for h in kb_service.search(query, k=3)]
             if doc.id not in top:
                 misses.append((query, top))
