@@ -313,6 +313,43 @@ def evaluate(
 
 
 @app.command()
+def bench(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    llm: Annotated[LLMOpt | None, typer.Option(help="Answer backend to time (default YUNYING_LLM).")] = None,
+    max_scale: Annotated[int, typer.Option(min=1000, help="Largest store of the scale curve.")] = 100_000,
+    queries: Annotated[int, typer.Option(min=5, max=200, help="Queries per latency figure.")] = 40,
+) -> None:
+    """Print speed and memory figures: retrieval vs a plain dense retriever, ingest, scale, LLM."""
+    from assistant import bench as b
+    from assistant.evaluation import load_items
+
+    settings = Settings()
+    service = _service(settings)
+    if service.index.count() == 0:
+        service.ingest()
+    items = [i for i in load_items() if i.type == "in_scope"]
+    questions = [i.question for i in items][:queries]
+    figures: dict[str, Any] = {}
+    ours, baseline = b.bench_retrieval(service, questions)
+    figures["retrieval"] = ours
+    figures["baseline_dense"] = baseline
+    figures["retrieval"]["vs_baseline"] = round(ours["p50_ms"] / baseline["p50_ms"], 2)
+    figures["ingest"] = b.bench_ingest(settings, [settings.knowledge_dir])
+    sizes = tuple(s for s in (1_000, 10_000, 100_000) if s <= max_scale)
+    figures["scale"] = b.bench_scale(service, questions[:20], sizes)
+    backend = llm.value if llm else settings.llm
+    if backend != "none":
+        figures["answer"] = b.bench_answer(service, [i.question for i in items[:6]], backend)
+    figures["peak_memory_mb"] = b.peak_memory_mb()
+    if as_json:
+        _print_json(figures)
+        return
+    from rich.console import Console
+
+    Console().print_json(data=figures)
+
+
+@app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port to listen on.")] = None,
