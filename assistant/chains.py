@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from assistant.corpus import split_sentences
 from assistant.index import tokenize
-from assistant.retrieval import Hit, HybridRetriever
+from assistant.retrieval import Hit, HybridRetriever, SearchFilters
 
 # ---------------------------------------------------------------- types
 
@@ -391,7 +391,8 @@ class AnswerChain:
         started = time.perf_counter()
         legit = strip_injection(state["standalone"])
         injection = bool(_INJECTION_QUESTION.search(state["standalone"]))
-        hits = self.retriever.search(legit, k=self.top_k) if len(legit) >= 2 else []
+        filters = state.get("filters")
+        hits = self.retriever.search(legit, k=self.top_k, filters=filters) if len(legit) >= 2 else []
         return {
             **state,
             "query": legit,
@@ -417,14 +418,19 @@ class AnswerChain:
     # -- running
 
     def stream(
-        self, question: str, history: Sequence[dict[str, str]] | None = None
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None = None,
+        filters: SearchFilters | None = None,
     ) -> Iterator[str | Answer]:
         """Yield answer text pieces as they are produced, then the final, checked Answer."""
         question = (question or "").strip()
         if not question:
             raise ValueError("the question is empty")
         started = time.perf_counter()
-        state = self.prepare.invoke({"question": question, "history": list(history or [])})
+        state = self.prepare.invoke(
+            {"question": question, "history": list(history or []), "filters": filters}
+        )
         timings = {"retrieval_ms": round(state["retrieval_ms"], 1)}
         hits: list[Hit] = state["hits"]
         base = {
@@ -486,9 +492,14 @@ class AnswerChain:
             unsupported_sentences=flagged,
         )
 
-    def invoke(self, question: str, history: Sequence[dict[str, str]] | None = None) -> Answer:
+    def invoke(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None = None,
+        filters: SearchFilters | None = None,
+    ) -> Answer:
         final: Answer | None = None
-        for event in self.stream(question, history):
+        for event in self.stream(question, history, filters):
             if isinstance(event, Answer):
                 final = event
         assert final is not None

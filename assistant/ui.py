@@ -7,9 +7,10 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+from assistant.chains import Answer, Citation
 from assistant.config import apply_offline_env
 from assistant.corpus import MODEL_NAMES_ZH
-from assistant.retrieval import Hit, SearchFilters
+from assistant.retrieval import SearchFilters
 from assistant.service import Yunying
 
 log = logging.getLogger("yunying.ui")
@@ -39,44 +40,36 @@ CSS = """
 """
 
 
-def is_chinese(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
-
-
-def source_cards_html(hits: list[Hit]) -> str:
-    """Source cards; all document text is escaped, so a document can never inject markup."""
-    if not hits:
+def source_cards_html(citations: list[Citation], nearest: list[str] | None = None) -> str:
+    """Cards for the cited chunks; all document text is escaped, so a document can never inject markup."""
+    if not citations:
+        if nearest:
+            items = "".join(f"<li>{html.escape(t)}</li>" for t in nearest)
+            return f"<div class='source-card'>知识库中相近的主题 Nearby topics:<ul>{items}</ul></div>"
         return "<div class='source-card'>No sources.</div>"
     cards = []
-    for hit in hits:
-        tags = [hit.kind] + ([hit.topic] if hit.topic else []) + ([hit.company] if hit.company else [])
+    for c in citations:
+        tags = [c.kind] + ([c.topic] if c.topic else []) + ([c.company] if c.company else [])
         tags_html = "".join(f"<span class='src-tag'>{html.escape(t)}</span>" for t in tags)
         cards.append(
             "<div class='source-card' data-testid='source-card'>"
-            f"<div class='src-head'>[{hit.rank}] {html.escape(hit.title)}</div>"
-            f"<div class='src-meta'>{tags_html} {html.escape(hit.heading)}"
-            f" · <code>{html.escape(hit.doc_id)}</code>"
-            f" · score {hit.score:.4f}</div>"
-            f"<div class='src-text'>{html.escape(hit.text)}</div></div>"
+            f"<div class='src-head'>[{c.n}] {html.escape(c.title)}</div>"
+            f"<div class='src-meta'>{tags_html} {html.escape(c.heading)}"
+            f" · <code>{html.escape(c.doc_id)}</code></div>"
+            f"<div class='src-text'>{html.escape(c.text or c.quote)}</div></div>"
         )
     return "\n".join(cards)
 
 
-def passages_reply(question: str, hits: list[Hit]) -> str:
-    """The chat reply before an LLM exists: the top passages, numbered to match the source cards."""
-    zh = is_chinese(question)
-    if not hits:
-        return (
-            "知识库中没有找到相关内容。可以换个说法，或先导入文档（yunying ingest）。"
-            if zh
-            else "Nothing in the knowledge base matches. Try other words, or ingest documents first."
-        )
-    lines = ["知识库中最相关的段落：" if zh else "The most relevant passages in the knowledge base:"]
-    for hit in hits:
-        snippet = hit.text if len(hit.text) <= 160 else hit.text[:160] + "…"
-        where = f"{hit.title}" + (f" › {hit.heading}" if hit.heading else "")
-        lines.append(f"\n**[{hit.rank}] {where}**\n{snippet}")
-    return "\n".join(lines)
+def _text_of(content: Any) -> str:
+    """Gradio message content is a string or a list of typed parts; history needs plain text."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
+    if isinstance(content, dict):
+        return str(content.get("text", ""))
+    return str(content or "")
 
 
 def build_app(service: Yunying) -> Any:
@@ -88,17 +81,26 @@ def build_app(service: Yunying) -> Any:
         if not question:
             yield "请输入问题。Please type a question.", ""
             return
+        turns = [{"role": m["role"], "content": _text_of(m.get("content"))} for m in history or []]
         try:
             filters = SearchFilters(kind=kind or None, models=[model] if model else [])
-            hits = service.search(question, filters=filters)
+            chain = service.answer_chain()
+            shown = ""
+            for event in chain.stream(question, turns, filters):
+                if isinstance(event, Answer):
+                    yield event.answer, source_cards_html(event.citations, event.nearest_topics)
+                else:
+                    shown += event
+                    yield shown, "<div class='source-card'>…</div>"
         except Exception as exc:  # the UI must never crash; the log keeps the details
-            log.exception("search failed")
+            log.exception("answer failed")
             yield f"出错了 / Something went wrong: {exc}", ""
-            return
-        yield passages_reply(question, hits), source_cards_html(hits)
 
     with gr.Blocks(title="Yunying 运营知识助手") as demo:
-        gr.Markdown("## Yunying 运营知识助手\n基于知识库回答运营问题，每个回答都标明出处。")
+        gr.Markdown(
+            "## Yunying 运营知识助手\n基于知识库回答运营问题，每个回答都标明出处。"
+            f" <small>backend: {html.escape(service.settings.llm)}</small>"
+        )
         with gr.Row():
             with gr.Column(scale=3):
                 sources = gr.HTML(label="Sources", elem_id="sources", render=False)

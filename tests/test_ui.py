@@ -29,7 +29,7 @@ def server(knowledge_store):
     proc = subprocess.Popen(
         [sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],
         cwd=REPO,
-        env=cli_env(knowledge_store),
+        env=cli_env(knowledge_store, YUNYING_LLM="none"),  # extractive answers: the LLM has its own tests
         stdout=log,
         stderr=subprocess.STDOUT,
     )
