@@ -39,6 +39,22 @@ class Citation(BaseModel):
     quote: str = Field(description="The passage as shown to the model (possibly shortened).")
     text: str = Field(default="", description="The whole chunk text.")
 
+    @classmethod
+    def from_hit(cls, n: int, hit: Hit, quote: str | None = None) -> Citation:
+        return cls(
+            n=n,
+            chunk_id=hit.chunk_id,
+            doc_id=hit.doc_id,
+            title=hit.title,
+            kind=hit.kind,
+            topic=hit.topic,
+            models=hit.models,
+            company=hit.company,
+            heading=hit.heading,
+            quote=hit.text[:200] if quote is None else quote,
+            text=hit.text,
+        )
+
 
 class Answer(BaseModel):
     """What `yunying ask --json` prints. Fields are only ever added."""
@@ -157,21 +173,7 @@ def select_context(hits: list[Hit], max_sources: int = 3, max_chars: int = 230) 
         if len(quote) > max_chars:
             cut = max(quote.rfind(p, 0, max_chars) for p in "。！？；.!?")
             quote = quote[: cut + 1] if cut > max_chars // 3 else quote[:max_chars] + "…"
-        chosen.append(
-            Citation(
-                n=len(chosen) + 1,
-                chunk_id=hit.chunk_id,
-                doc_id=hit.doc_id,
-                title=hit.title,
-                kind=hit.kind,
-                topic=hit.topic,
-                models=hit.models,
-                company=hit.company,
-                heading=hit.heading,
-                quote=quote,
-                text=hit.text,
-            )
-        )
+        chosen.append(Citation.from_hit(len(chosen) + 1, hit, quote))
         if len(chosen) == max_sources:
             break
     return chosen

@@ -286,9 +286,13 @@ def evaluate(
     if llm is not None:
         chain = service.answer_chain(llm.value)
         answer = lambda item: chain.invoke(item.question, [t.model_dump() for t in item.history])  # noqa: E731
-    run = ev.run_eval(
-        service, items, answer=answer, baselines=compare, backend=llm.value if llm else "retrieval-only"
-    )
+    fit_cases = ev.load_fit_cases()
+
+    def fit_accuracy() -> dict[str, Any]:
+        return ev.fit_accuracy(lambda text: service.fit(text, "none"), fit_cases)
+
+    backend = llm.value if llm else "retrieval-only"
+    run = ev.run_eval(service, items, answer=answer, baselines=compare, fit=fit_accuracy, backend=backend)
     if report is not None:
         path = ev.write_report(run, report)
         if not as_json:
@@ -310,6 +314,45 @@ def evaluate(
     console.print(table)
     if run.answers:
         console.print_json(data={"answers": run.answers, "refusal": run.refusal})
+
+
+@app.command()
+def fit(
+    text: Annotated[str | None, typer.Option("--text", help="The business description.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="Read the description from this file.")] = None,
+    llm: Annotated[LLMOpt | None, typer.Option(help="Backend (default YUNYING_LLM).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the analysis as JSON.")] = False,
+    memo: Annotated[Path | None, typer.Option("--memo", help="Write the memo to out.md or out.docx.")] = None,
+) -> None:
+    """Rank the five operating models for a business, with cited evidence, and draft a memo."""
+    from assistant.fit import FitInputError
+
+    if (text is None) == (file is None):
+        raise UserError("give the business description with exactly one of --text or --file")
+    if file is not None:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"{file}: cannot read the description ({exc.__class__.__name__})") from exc
+    if memo is not None and memo.suffix.lower() not in (".md", ".docx"):
+        raise UserError(f"{memo}: the memo can be written as .md or .docx")
+    try:
+        analysis = _service().fit(text or "", llm.value if llm else None)
+    except FitInputError as exc:
+        raise UserError(str(exc)) from exc
+    if memo is not None:
+        from assistant.memo import export
+
+        export(analysis, memo)
+    if as_json:
+        _print_json(json.loads(analysis.model_dump_json(exclude={"references": {"__all__": {"text"}}})))
+        return
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    Console().print(Markdown(analysis.memo_markdown))
+    if memo is not None:
+        sys.stderr.write(f"memo: {memo}\n")
 
 
 @app.command()

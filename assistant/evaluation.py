@@ -433,6 +433,31 @@ def _answer_summary(
     return answers, refusal
 
 
+def fit_accuracy(analyze: Callable[[str], Any], cases: list[FitCase]) -> dict[str, Any]:
+    """Share of golden fit cases whose primary model matches the curated one, and whether every ranked
+    model carries at least one citation."""
+    rows = []
+    for case in cases:
+        analysis = analyze(case.description)
+        rows.append(
+            {
+                "id": case.id,
+                "expected": case.expected_primary,
+                "primary": analysis.primary,
+                "ok": analysis.primary == case.expected_primary,
+                "all_models_cited": all(r.citations for r in analysis.ranking),
+                "seconds": analysis.seconds,
+            }
+        )
+    return {
+        "n": len(rows),
+        "accuracy": round(statistics.fmean(r["ok"] for r in rows), 4) if rows else None,
+        "all_models_cited": all(r["all_models_cited"] for r in rows),
+        "misses": [r for r in rows if not r["ok"]],
+        "seconds_p50": round(statistics.median(r["seconds"] for r in rows), 2) if rows else None,
+    }
+
+
 # ---------------------------------------------------------------- report
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from assistant.chains import Answer, AnswerChain
 from assistant.config import Settings, apply_offline_env
+from assistant.fit import FitAnalysis, FitAnalyzer
 from assistant.index import IngestReport, KnowledgeIndex
 from assistant.retrieval import Hit, HybridRetriever, Mode, SearchFilters
 
@@ -69,6 +70,14 @@ class Yunying:
         self, question: str, history: Sequence[dict[str, str]] | None = None, backend: str | None = None
     ) -> Answer:
         return self.answer_chain(backend).invoke(question, history)
+
+    def fit(self, description: str, backend: str | None = None) -> FitAnalysis:
+        """Rank the five operating models for a business and draft the memo (deterministic scoring)."""
+        from assistant.memo import render_markdown
+
+        analysis = FitAnalyzer(self.retriever, backend or self.settings.llm).analyze(description)
+        analysis.memo_markdown = render_markdown(analysis)
+        return analysis
 
     def warm_up(self) -> None:
         """Load the model, jieba and BM25 now, so the first user query is not the slow one."""

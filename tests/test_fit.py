@@ -1,0 +1,112 @@
+"""Model fit and memos on the real store: schema, deterministic ranking, citations, DOCX export."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assistant.config import Settings
+from assistant.evaluation import load_fit_cases
+from assistant.fit import FitInputError
+from assistant.memo import export, render_markdown
+from assistant.service import Yunying
+from tests.conftest import run_cli
+
+HR_SAAS = (
+    "面向中小企业的人力资源SaaS，按年订阅，客户是HR负责人，目前处于成长期，"
+    "团队以销售和客户成功为主，主要通过行业会议和内容营销获客。"
+)
+HOBBY = (
+    "A community app for mechanical-keyboard hobbyists: members share builds, trade tips in forums and "
+    "organise local meetups; volunteer moderators keep discussions friendly. Revenue is a small paid "
+    "membership. The team is three people, one year after launch, growing by word of mouth."
+)
+
+
+@pytest.fixture(scope="module")
+def service(knowledge_store, models_dir):
+    return Yunying(
+        Settings(_env_file=None, data_dir=knowledge_store, models_dir_override=models_dir, llm="none")
+    )
+
+
+def test_ranking_schema_and_citations_resolve_to_chunks(service):
+    analysis = service.fit(HR_SAAS)
+    assert [r.model for r in analysis.ranking] == sorted(
+        [r.model for r in analysis.ranking],
+        key=lambda m: -next(r.score for r in analysis.ranking if r.model == m),
+    )
+    assert {r.model for r in analysis.ranking} == {
+        "product",
+        "content",
+        "community",
+        "transaction",
+        "service",
+    }
+    assert analysis.primary == "service" and analysis.profile.lang == "zh"
+    assert "按年订阅" in analysis.profile.revenue_model and "成长期" in analysis.profile.stage
+    stored = {c.chunk_id for c in service.index.all_chunks()}
+    for score in analysis.ranking:
+        assert 0 <= score.score <= 100 and score.citations
+        assert all(c.chunk_id in stored for c in score.citations)
+    assert all(c.chunk_id in stored for c in analysis.references)
+    assert [c.n for c in analysis.references] == list(range(1, len(analysis.references) + 1))
+    assert list(analysis.value_loop) == ["目标", "用户", "价值", "渠道", "数据", "优化"]
+    assert list(analysis.support_systems) == ["组织", "数据", "技术", "激励"]
+    assert analysis.similar_cases and analysis.confidence in ("high", "medium", "low")
+
+
+def test_ranking_is_deterministic_and_english_input_gives_an_english_memo(service):
+    first, second = service.fit(HOBBY), service.fit(HOBBY)
+    assert [(r.model, r.score) for r in first.ranking] == [(r.model, r.score) for r in second.ranking]
+    assert first.primary == "community"
+    memo = render_markdown(first)
+    for heading in ("## Summary and recommendation", "## Model scores", "## The value loop in practice",
+                    "## References"):  # fmt: skip
+        assert heading in memo
+
+
+def test_golden_fit_cases_mostly_agree(service):
+    cases = load_fit_cases()
+    agree = sum(service.fit(c.description).primary == c.expected_primary for c in cases)
+    assert agree / len(cases) >= 0.9
+
+
+def test_memo_docx_has_headings_and_a_score_table(service, tmp_path):
+    from docx import Document
+
+    analysis = service.fit(HR_SAAS)
+    path = export(analysis, tmp_path / "memo.docx")
+    doc = Document(str(path))
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith(("Heading", "Title"))]
+    for heading in ("摘要与建议", "业务画像", "模式评分表", "主模式与组合", "价值循环落地", "支撑体系要求",
+                    "对标案例", "风险与待验证假设", "参考来源"):  # fmt: skip
+        assert heading in headings
+    table = doc.tables[0]
+    assert [c.text for c in table.rows[0].cells] == ["模式", "分数", "理由"]
+    assert len(table.rows) == 6 and table.rows[1].cells[0].text.startswith("服务驱动")
+
+
+@pytest.mark.parametrize("text", ["", "   ", "asdf qwer", "你好"])
+def test_empty_or_meaningless_input_is_refused(service, text):
+    with pytest.raises((FitInputError, ValueError)):
+        service.fit(text)
+
+
+def test_fit_cli_json_and_memo(knowledge_store, tmp_path):
+    memo = tmp_path / "memo.md"
+    result = run_cli(
+        "fit", "--text", HR_SAAS, "--llm", "none", "--json", "--memo", str(memo), data_dir=knowledge_store
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    fields = {"profile", "ranking", "primary", "supporting", "value_loop", "support_systems", "similar_cases",
+              "risks", "evidence_gaps", "confidence", "memo_markdown"}  # fmt: skip
+    assert set(data) >= fields and len(data["ranking"]) == 5
+    assert set(data["ranking"][0]) >= {"model", "score", "rationale", "citations"}
+    assert memo.read_text(encoding="utf-8") == data["memo_markdown"]
+    bad = run_cli("fit", "--text", "  ", data_dir=knowledge_store)
+    assert bad.returncode == 1 and bad.stderr.startswith("yunying: error:")
+    both = run_cli("fit", data_dir=knowledge_store)
+    assert both.returncode == 1 and "exactly one of --text or --file" in both.stderr
