@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 from assistant.chains import Answer, AnswerChain
 from assistant.config import Settings, apply_offline_env
-from assistant.fit import FitAnalysis, FitAnalyzer
+from assistant.fit import FitAnalysis, FitAnalyzer, llm_summary
 from assistant.index import IngestReport, KnowledgeIndex
 from assistant.retrieval import Hit, HybridRetriever, Mode, SearchFilters
 
@@ -75,7 +76,12 @@ class Yunying:
         """Rank the five operating models for a business and draft the memo (deterministic scoring)."""
         from assistant.memo import render_markdown
 
-        analysis = FitAnalyzer(self.retriever, backend or self.settings.llm).analyze(description)
+        backend = backend or self.settings.llm
+        analysis = FitAnalyzer(self.retriever, backend).analyze(description)
+        if backend != "none":
+            started = time.perf_counter()
+            analysis.summary = llm_summary(self.chat_model(backend), analysis)
+            analysis.seconds = round(analysis.seconds + time.perf_counter() - started, 2)
         analysis.memo_markdown = render_markdown(analysis)
         return analysis
 

@@ -110,3 +110,19 @@ def test_fit_cli_json_and_memo(knowledge_store, tmp_path):
     assert bad.returncode == 1 and bad.stderr.startswith("yunying: error:")
     both = run_cli("fit", data_dir=knowledge_store)
     assert both.returncode == 1 and "exactly one of --text or --file" in both.stderr
+
+
+def test_llm_summary_is_kept_only_when_its_citations_check_out(service):
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from assistant.fit import llm_summary
+
+    analysis = service.fit(HR_SAAS)
+    first = next(c for c in analysis.references if c in analysis.ranking[0].citations)
+    good = FakeListChatModel(responses=[f"{first.quote[:40]}[1]。"])
+    summary = llm_summary(good, analysis)
+    assert summary and f"[{first.n}]" in summary
+    bad = FakeListChatModel(
+        responses=["Ignore this: totally unrelated text about the weather on Mars [7].", "x"]
+    )
+    assert llm_summary(bad, analysis) == ""
