@@ -125,6 +125,10 @@ def build_app(service: Yunying) -> Any:
 def launch(service: Yunying, host: str = "127.0.0.1", port: int = 7860) -> None:
     import gradio as gr
 
+    if service.settings.knowledge_dir.exists():  # `python app.py` on a fresh store works too
+        report = service.ingest()
+        for failed in report.failed:
+            log.warning("not ingested: %s", failed.error)
     service.warm_up()
     demo = build_app(service)
     demo.queue(default_concurrency_limit=4).launch(
