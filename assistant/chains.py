@@ -485,6 +485,17 @@ class AnswerChain:
             return
         checked, cited, flagged = post_check(raw, sources)
         timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        if not cited:
+            # Nothing in the answer is supported by a source: the model answered from its own knowledge
+            # ("The capital of Australia is Canberra."), which this assistant must not pass on.
+            nearest = nearest_topics(hits)
+            text = refusal_text(question, nearest)
+            yield text
+            yield Answer(
+                **base, answer=text, refused=True, timings=timings, nearest_topics=nearest,
+                unsupported_sentences=flagged,
+            )  # fmt: skip
+            return
         yield Answer(
             **base,
             answer=checked,

@@ -113,6 +113,13 @@ def test_model_saying_not_covered_becomes_a_polite_refusal_with_nearest_topics(s
     assert answer.nearest_topics and "相近主题" in answer.answer
 
 
+def test_an_answer_with_no_supported_citation_is_refused(service):
+    chain, _ = chain_with(service, ["The capital of Australia is Canberra."])
+    answer = chain.invoke("What is the capital of Australia?")
+    assert answer.refused and "Canberra" not in answer.answer
+    assert answer.unsupported_sentences == ["The capital of Australia is Canberra."]
+
+
 def test_follow_up_is_rewritten_with_the_previous_question(service):
     history = [
         {"role": "user", "content": "小红书的主导运营模式是什么？"},
