@@ -15,7 +15,7 @@ from typing import Any, Literal
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableLambda
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.corpus import split_sentences
 from assistant.index import tokenize
@@ -72,6 +72,9 @@ class Answer(BaseModel):
 
 
 class Turn(BaseModel):
+    """One turn of a conversation (chat history, golden-set follow-ups)."""
+
+    model_config = ConfigDict(extra="forbid")
     role: Literal["user", "assistant"]
     content: str
 

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from assistant.chains import CITATION, Turn, support_score
 from assistant.config import Settings
 from assistant.corpus import ModelKey
 from assistant.retrieval import Hit
@@ -30,12 +31,6 @@ from assistant.retrieval import Hit
 ItemType = Literal["in_scope", "follow_up", "out_of_scope", "injection"]
 REPO_EVALS = Path(__file__).resolve().parent.parent / "evals"
 K_DOCS = 5
-
-
-class Turn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    role: Literal["user", "assistant"]
-    content: str
 
 
 class EvalItem(BaseModel):
@@ -169,9 +164,6 @@ def key_point_coverage(answer: str, key_points: list[str]) -> float:
     return covered / len(key_points)
 
 
-CITATION = re.compile(r"\[(\d{1,2})\]")
-
-
 def split_answer_sentences(answer: str) -> list[str]:
     from assistant.corpus import split_sentences
 
@@ -179,15 +171,9 @@ def split_answer_sentences(answer: str) -> list[str]:
 
 
 def supported(sentence: str, source_text: str, threshold: float = 0.5) -> bool:
-    """Non-LLM support check: most of the sentence's content words occur in the cited chunk."""
-    from assistant.index import tokenize
-
-    tokens = {t for t in tokenize(CITATION.sub("", sentence)) if len(t) > 1 or not t.isascii()}
-    if not tokens:
-        return True
-    source = set(tokenize(source_text)) | {source_text.lower()}
-    hits = sum(1 for t in tokens if t in source or t in source_text.lower())
-    return hits / len(tokens) >= threshold
+    """Non-LLM support check: most of the sentence's content words occur in the cited chunk (the same
+    measure the answer chain's post-check uses, with the eval's stricter threshold)."""
+    return support_score(sentence, source_text) >= threshold
 
 
 class ItemResult(BaseModel):
