@@ -69,7 +69,7 @@ def bench_ingest(settings: Settings, sources: list[Path], max_docs: int = 12) ->
     from assistant.corpus import discover
     from assistant.index import KnowledgeIndex, embedding_function
 
-    embedder = embedding_function(settings)
+    embedder = embedding_function(settings.model_copy(update={"embed_cache": False}))  # measure real work
     embedder.embed_query(["warm up"])
     with tempfile.TemporaryDirectory(prefix="yunying-bench-") as tmp:
         files = discover(sources)[:max_docs]

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         default=30, ge=5, le=500, description="Candidates each retriever contributes before fusion."
     )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
+    embed_cache: bool = Field(
+        default=True,
+        description="Keep passage vectors on disk beside the model (by text), so re-ingesting text "
+        "already embedded once, into any store, costs no embedding.",
+    )
     embed_batch_size: int = Field(default=32, ge=1, le=512, description="Passages embedded per batch.")
     llm: Literal["local", "openai", "none"] = Field(
         default="local",

@@ -7,6 +7,7 @@ That keeps it correct after an interrupted run and when the store is a shared Ch
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -30,7 +31,8 @@ from assistant.corpus import (
     discover,
     load_document,
 )
-from assistant.embedding import E5_MODEL_NAME, build_e5_folder, load_e5
+from assistant.embedding import COMPLETE_MARKER, E5_MODEL_NAME, build_e5_folder, load_e5
+from assistant.vector_cache import PassageVectorCache
 
 log = logging.getLogger("yunying.index")
 
@@ -38,6 +40,8 @@ log = logging.getLogger("yunying.index")
 
 # Bump when tokenization changes: stored BM25 tokens are then recomputed on the next ingest.
 TOKENIZER_VERSION = "2"
+# Bumped when chunk metadata gains a field the retriever relies on (3: company aliases), so stores re-ingest.
+METADATA_VERSION = "3"
 # Domain terms and company names jieba would otherwise split, so "价值循环", "下沉市场" or "钉钉"
 # match as one token.
 DOMAIN_WORDS = (
@@ -283,9 +287,11 @@ class E5EmbeddingFunction(EmbeddingFunction[Documents]):
     falls back to its default embedding function (which downloads a model and fails offline).
     """
 
-    def __init__(self, model_dir: str, batch_size: int = 32) -> None:
+    def __init__(self, model_dir: str, batch_size: int = 32, cache_path: str | None = None) -> None:
         self.model_dir = model_dir
         self.batch_size = batch_size
+        self.cache_path = cache_path
+        self.cache = PassageVectorCache(Path(cache_path)) if cache_path else None
         self._model: Any = None
         self._lock = threading.Lock()
 
@@ -300,8 +306,21 @@ class E5EmbeddingFunction(EmbeddingFunction[Documents]):
         return self.embed_passages(list(input))
 
     def embed_passages(self, texts: Sequence[str]) -> Embeddings:
+        texts = list(texts)
+        if self.cache is None:
+            return self._encode_passages(texts)
+        vectors = self.cache.get_many(texts)
+        missing = [i for i, v in enumerate(vectors) if v is None]
+        if missing:
+            fresh = self._encode_passages([texts[i] for i in missing])
+            self.cache.put_many([texts[i] for i in missing], fresh)
+            for i, vector in zip(missing, fresh, strict=True):
+                vectors[i] = vector
+        return [v for v in vectors if v is not None]
+
+    def _encode_passages(self, texts: list[str]) -> Embeddings:
         vectors = self.model.encode(
-            list(texts), prompt_name="passage", batch_size=self.batch_size, normalize_embeddings=True
+            texts, prompt_name="passage", batch_size=self.batch_size, normalize_embeddings=True
         )
         return [v for v in vectors]
 
@@ -320,11 +339,18 @@ class E5EmbeddingFunction(EmbeddingFunction[Documents]):
         return ["cosine"]
 
     def get_config(self) -> dict[str, Any]:
-        return {"model": E5_MODEL_NAME, "model_dir": self.model_dir, "batch_size": self.batch_size}
+        return {
+            "model": E5_MODEL_NAME,
+            "model_dir": self.model_dir,
+            "batch_size": self.batch_size,
+            "cache_path": self.cache_path,
+        }
 
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> E5EmbeddingFunction:
-        return E5EmbeddingFunction(config["model_dir"], int(config.get("batch_size", 32)))
+        return E5EmbeddingFunction(
+            config["model_dir"], int(config.get("batch_size", 32)), config.get("cache_path") or None
+        )
 
     def validate_config_update(self, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
         if old_config.get("model") != new_config.get("model"):
@@ -334,7 +360,12 @@ class E5EmbeddingFunction(EmbeddingFunction[Documents]):
 def embedding_function(settings: Settings) -> E5EmbeddingFunction:
     """Build the e5 folder once under DATA_DIR (seconds) and return a lazily loading function."""
     folder = build_e5_folder(settings.models_dir / E5_MODEL_NAME)
-    return E5EmbeddingFunction(str(folder), settings.embed_batch_size)
+    cache = None
+    if settings.embed_cache:
+        # named after the build's marker (weights sha256 + format version): a new model, a new cache
+        fingerprint = hashlib.sha1((folder / COMPLETE_MARKER).read_bytes()).hexdigest()[:12]
+        cache = str(settings.models_dir / f"{E5_MODEL_NAME}-passages-{fingerprint}.sqlite")
+    return E5EmbeddingFunction(str(folder), settings.embed_batch_size, cache)
 
 
 # ---------------------------------------------------------------- ingest report
@@ -402,6 +433,7 @@ def chunk_metadata(chunk: Chunk, doc: Document, signature: str, n_chunks: int) -
         "company": chunk.company or "",
         "company_key": (chunk.company or "").lower(),
         "company_zh": chunk.company_zh or "",
+        "aliases": "|".join(chunk.aliases),
         "lang": chunk.lang,
         "source": doc.source,
         "doc_hash": doc.content_hash,
@@ -549,7 +581,7 @@ class KnowledgeIndex:
             if not root.exists():
                 raise CorpusError(f"{root}: no such file or folder")
         chunking = chunking_signature(self.settings.chunk_size, self.settings.chunk_overlap)
-        signature = f"{chunking}-t{TOKENIZER_VERSION}"
+        signature = f"{chunking}-t{TOKENIZER_VERSION}-m{METADATA_VERSION}"
 
         documents: list[Document] = []
         seen_ids: dict[str, str] = {}

@@ -7,6 +7,7 @@ baselines the eval suite measures against. `as_langchain()` adapts it to LangCha
 from __future__ import annotations
 
 import math
+import re
 import threading
 from typing import Any, Literal
 
@@ -154,11 +155,59 @@ class BM25Index:
         return [(int(i), float(scores[i])) for i in best if scores[i] > 0]
 
 
+class CompanyNames:
+    """The companies the store knows, by every name it records (English, Chinese, aliases).
+
+    A question that names a company ("Which metrics should Pinduoduo's operators watch?") is about that
+    company's case even when another case shares more of its words (metrics, operators); the retriever
+    uses this to add the named company's own best chunks to the fusion.
+    """
+
+    def __init__(self, chunks: list[StoredChunk]) -> None:
+        names: dict[str, str] = {}
+        for chunk in chunks:
+            meta = chunk.metadata
+            key = str(meta.get("company_key") or "")
+            if not key:
+                continue
+            surface = [meta.get("company"), meta.get("company_zh"), *str(meta.get("aliases", "")).split("|")]
+            for name in surface:
+                name = str(name or "").strip().lower()
+                if len(name) >= 2:
+                    names.setdefault(name, key)
+        # longest first, so "jd.com" wins over "jd" and "网易云音乐" over a shorter name inside it
+        self._names = sorted(names.items(), key=lambda item: -len(item[0]))
+        self._patterns = {
+            name: re.compile(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])") if name.isascii() else None
+            for name, _ in self._names
+        }
+
+    def in_text(self, text: str, limit: int = 3) -> list[str]:
+        """Company keys named in the text, in order of first mention (at most `limit`)."""
+        lowered = text.lower()
+        found: dict[str, int] = {}
+        taken: list[tuple[int, int]] = []
+        for name, key in self._names:
+            pattern = self._patterns[name]
+            spans = (
+                [m.span() for m in pattern.finditer(lowered)]
+                if pattern
+                else [(m.start(), m.start() + len(name)) for m in re.finditer(re.escape(name), lowered)]
+            )
+            for start, end in spans:
+                if any(s < end and start < e for s, e in taken):
+                    continue  # inside a longer name already matched
+                taken.append((start, end))
+                found[key] = min(found.get(key, start), start)
+        return sorted(found, key=found.__getitem__)[:limit]
+
+
 class HybridRetriever:
     """Dense + BM25 candidates, fused with reciprocal rank fusion (RRF).
 
     RRF needs no score calibration between cosine similarities and BM25 scores, which live on
-    unrelated scales; each list contributes 1 / (rrf_k + rank).
+    unrelated scales; each list contributes 1 / (rrf_k + rank). When the query names a company the
+    store has a case for, that company's own dense and BM25 rankings join the fusion too.
     """
 
     def __init__(self, index: KnowledgeIndex, settings: Settings | None = None) -> None:
@@ -167,14 +216,17 @@ class HybridRetriever:
         self._bm25: BM25Index | None = None
         self._bm25_version = -1
         self._by_id: dict[str, int] = {}
+        self._companies = CompanyNames([])
         self._lock = threading.Lock()
 
     def refresh(self) -> None:
         """Rebuild BM25 from the store (after an ingest, or when another process changed it)."""
         chunks = self.index.all_chunks()
         bm25 = BM25Index(chunks)
+        companies = CompanyNames(chunks)
         with self._lock:
             self._bm25 = bm25
+            self._companies = companies
             self._by_id = {c.chunk_id: i for i, c in enumerate(chunks)}
             self._bm25_version = self.index.version
 
@@ -184,12 +236,20 @@ class HybridRetriever:
         assert self._bm25 is not None
         return self._bm25
 
-    def dense(self, query: str, k: int, filters: SearchFilters) -> list[tuple[str, str, dict, float]]:
+    def companies_in(self, text: str) -> list[str]:
+        """Company keys (lower-case English names) the text names, first mention first."""
+        self.bm25_index()  # the name list is built with BM25, from the same pass over the store
+        return self._companies.in_text(text)
+
+    def dense(
+        self, query: str, k: int, filters: SearchFilters, vector: Any = None
+    ) -> list[tuple[str, str, dict, float]]:
         """(chunk id, text, metadata, cosine similarity), best first."""
         total = self.index.count()
         if total == 0:
             return []
-        vector = self.index.embedder.embed_query([query])[0]
+        if vector is None:
+            vector = self.index.embedder.embed_query([query])[0]
         result = self.index.collection.query(
             query_embeddings=[vector],
             n_results=min(k, total),
@@ -219,7 +279,8 @@ class HybridRetriever:
         filters = filters or SearchFilters()
         pool = max(self.settings.candidate_k, k)
 
-        dense = self.dense(query, pool, filters) if mode in ("hybrid", "dense") else []
+        vector = self.index.embedder.embed_query([query])[0] if mode in ("hybrid", "dense") else None
+        dense = self.dense(query, pool, filters, vector) if mode in ("hybrid", "dense") else []
         bm25_index = self.bm25_index() if mode in ("hybrid", "bm25") else None
         sparse = bm25_index.search(query, pool, filters) if bm25_index else []
 
@@ -240,21 +301,33 @@ class HybridRetriever:
                 )
             return hits
 
+        assert bm25_index is not None
+        dense_lists = [dense]
+        sparse_lists = [sparse]
+        if not filters.company:
+            # the named companies' own rankings: a small pool, so they lift that company's best chunks
+            # without crowding out the framework passages the question may also need
+            for key in self.companies_in(query):
+                only = filters.model_copy(update={"company": key})
+                dense_lists.append(self.dense(query, 10, only, vector))
+                sparse_lists.append(bm25_index.search(query, 10, only))
+
         rrf_k = self.settings.rrf_k
         fused: dict[str, float] = {}
         payload: dict[str, tuple[str, dict]] = {}
         dense_scores: dict[str, float] = {}
         bm25_scores: dict[str, float] = {}
-        for rank, (cid, text, meta, sim) in enumerate(dense, start=1):
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (rrf_k + rank)
-            payload[cid] = (text, meta)
-            dense_scores[cid] = sim
-        assert bm25_index is not None
-        for rank, (i, score) in enumerate(sparse, start=1):
-            chunk = bm25_index.chunks[i]
-            fused[chunk.chunk_id] = fused.get(chunk.chunk_id, 0.0) + 1.0 / (rrf_k + rank)
-            payload.setdefault(chunk.chunk_id, (chunk.text, chunk.metadata))
-            bm25_scores[chunk.chunk_id] = score
+        for ranking in dense_lists:
+            for rank, (cid, text, meta, sim) in enumerate(ranking, start=1):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (rrf_k + rank)
+                payload[cid] = (text, meta)
+                dense_scores[cid] = sim
+        for ranking in sparse_lists:
+            for rank, (i, score) in enumerate(ranking, start=1):
+                chunk = bm25_index.chunks[i]
+                fused[chunk.chunk_id] = fused.get(chunk.chunk_id, 0.0) + 1.0 / (rrf_k + rank)
+                payload.setdefault(chunk.chunk_id, (chunk.text, chunk.metadata))
+                bm25_scores[chunk.chunk_id] = max(score, bm25_scores.get(chunk.chunk_id, score))
         order = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
         hits = []
         for rank, cid in enumerate(order, start=1):

@@ -159,3 +159,40 @@ def test_collection_name_records_the_embedding_model(make_settings, embedder):
     index = KnowledgeIndex(make_settings(), embedder)
     assert index.collection_name == "yunying-multilingual-e5-small"
     assert index.collection.metadata["embedding_model"] == "multilingual-e5-small"
+
+
+def test_passage_vector_cache_spares_embedding_across_stores(tmp_path, make_settings, embedder, monkeypatch):
+    """A second store of the same text (eval store, test store, a rebuilt store) reads the vectors the
+    first one computed; only new text reaches the model, and the vectors are the model's own."""
+    import numpy as np
+
+    from assistant.index import E5EmbeddingFunction
+
+    kb = tmp_path / "knowledge"
+    write_doc(kb, "a.md", "doc-a", long_body("A", 12))
+    cached = E5EmbeddingFunction(embedder.model_dir, cache_path=str(tmp_path / "cache.sqlite"))
+    cached._model = embedder.model  # the session's loaded model, not a second copy
+    encoded: list[int] = []
+    original = E5EmbeddingFunction._encode_passages
+
+    def counting(self, texts):
+        encoded.append(len(texts))
+        return original(self, texts)
+
+    monkeypatch.setattr(E5EmbeddingFunction, "_encode_passages", counting)
+    first = KnowledgeIndex(make_settings(chunk_size=120, data_dir=tmp_path / "one"), cached)
+    report = first.ingest()
+    assert report.chunks_added > 1 and sum(encoded) == report.chunks_added
+
+    encoded.clear()
+    write_doc(kb, "b.md", "doc-b", "全新的一段文字，只有它需要嵌入。")
+    second = KnowledgeIndex(make_settings(chunk_size=120, data_dir=tmp_path / "two"), cached)
+    report = second.ingest()
+    assert sorted(report.added) == ["doc-a", "doc-b"]
+    assert sum(encoded) == 1  # doc-b's one chunk; doc-a came from the cache
+
+    one = first.collection.get(include=["embeddings"])
+    two = second.collection.get(ids=one["ids"], include=["embeddings"])
+    by_id = dict(zip(two["ids"], two["embeddings"], strict=True))
+    for chunk_id, vector in zip(one["ids"], one["embeddings"], strict=True):
+        assert np.allclose(vector, by_id[chunk_id], atol=1e-6)
