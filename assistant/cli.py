@@ -323,12 +323,32 @@ def fit(
     llm: Annotated[LLMOpt | None, typer.Option(help="Backend (default YUNYING_LLM).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the analysis as JSON.")] = False,
     memo: Annotated[Path | None, typer.Option("--memo", help="Write the memo to out.md or out.docx.")] = None,
+    business_type: Annotated[
+        str, typer.Option("--business-type", help="Selection factor: what kind of business it is.")
+    ] = "",
+    resources: Annotated[str, typer.Option(help="Selection factor: the team's resources, strengths.")] = "",
+    target_users: Annotated[
+        str, typer.Option("--target-users", help="Selection factor: who it serves.")
+    ] = "",
+    stage: Annotated[str, typer.Option(help="Selection factor: stage (start-up, growth, mature).")] = "",
 ) -> None:
     """Rank the five operating models for a business, with cited evidence, and draft a memo."""
-    from assistant.fit import FitInputError
+    from pydantic import ValidationError
 
-    if (text is None) == (file is None):
-        raise UserError("give the business description with exactly one of --text or --file")
+    from assistant.fit import FitInputError, SelectionFactors
+
+    try:
+        factors = SelectionFactors(
+            business_type=business_type, resources=resources, target_users=target_users, stage=stage
+        )
+    except ValidationError as exc:
+        field = ".".join(str(p) for p in exc.errors()[0]["loc"])
+        raise UserError(f"--{field.replace('_', '-')}: {exc.errors()[0]['msg']}") from exc
+
+    if text is not None and file is not None:
+        raise UserError("give the business description with one of --text or --file, not both")
+    if text is None and file is None and not factors.given():
+        raise UserError("give the business description with --text or --file")
     if file is not None:
         try:
             text = file.read_text(encoding="utf-8")
@@ -337,7 +357,7 @@ def fit(
     if memo is not None and memo.suffix.lower() not in (".md", ".docx"):
         raise UserError(f"{memo}: the memo can be written as .md or .docx")
     try:
-        analysis = _service().fit(text or "", llm.value if llm else None)
+        analysis = _service().fit(text or "", llm.value if llm else None, factors)
     except FitInputError as exc:
         raise UserError(str(exc)) from exc
     if memo is not None:

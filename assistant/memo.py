@@ -39,6 +39,13 @@ def render_markdown(analysis: FitAnalysis) -> str:
         rows = [("Business type", p.business_type), ("Revenue model", p.revenue_model),
                 ("Target users", p.target_users), ("Resources", p.resources), ("Stage", p.stage),
                 ("Channels", p.channels)]  # fmt: skip
+    fields = ["business_type", "revenue_model", "target_users", "resources", "stage", "channels"]
+    origin = {"field": "（表单填写）", "llm": "（模型据描述归纳）"} if zh else {
+        "field": " (stated in the form)", "llm": " (the model's reading of the description)"}  # fmt: skip
+    rows = [
+        (label, f"{value}{origin.get(p.sources.get(field, 'text'), '')}" if value else value)
+        for (label, value), field in zip(rows, fields, strict=True)
+    ]
     template = _environment().get_template("memo.zh.md.j2" if zh else "memo.en.md.j2")
     text = template.render(
         a=analysis, zh=MODEL_NAMES_ZH, en=MODEL_NAMES_EN, profile_rows=rows,

@@ -11,7 +11,7 @@ from typing import Any
 
 from assistant.chains import Answer, AnswerChain
 from assistant.config import Settings, apply_offline_env
-from assistant.fit import FitAnalysis, FitAnalyzer, llm_summary
+from assistant.fit import FitAnalysis, FitAnalyzer, SelectionFactors, enrich_with_llm
 from assistant.index import IngestReport, KnowledgeIndex
 from assistant.retrieval import Hit, HybridRetriever, Mode, SearchFilters
 
@@ -72,15 +72,18 @@ class Yunying:
     ) -> Answer:
         return self.answer_chain(backend).invoke(question, history)
 
-    def fit(self, description: str, backend: str | None = None) -> FitAnalysis:
-        """Rank the five operating models for a business and draft the memo (deterministic scoring)."""
+    def fit(
+        self, description: str, backend: str | None = None, factors: SelectionFactors | None = None
+    ) -> FitAnalysis:
+        """Rank the five operating models for a business and draft the memo. The scoring is deterministic;
+        an LLM backend adds checked profile fields, a cited rationale and a summary."""
         from assistant.memo import render_markdown
 
         backend = backend or self.settings.llm
-        analysis = FitAnalyzer(self.retriever, backend).analyze(description)
+        analysis = FitAnalyzer(self.retriever, backend).analyze(description, factors)
         if backend != "none":
             started = time.perf_counter()
-            analysis.summary = llm_summary(self.chat_model(backend), analysis)
+            analysis = enrich_with_llm(self.chat_model(backend), analysis)
             analysis.seconds = round(analysis.seconds + time.perf_counter() - started, 2)
         analysis.memo_markdown = render_markdown(analysis)
         return analysis

@@ -23,6 +23,8 @@ HOBBY = (
     "membership. The team is three people, one year after launch, growing by word of mouth."
 )
 
+PET_SHOP = "一家做宠物用品的线上商店，主要卖猫粮和猫砂，客户大多是城市里的年轻上班族。"
+
 
 @pytest.fixture(scope="module")
 def service(knowledge_store, models_dir):
@@ -108,8 +110,54 @@ def test_fit_cli_json_and_memo(knowledge_store, tmp_path):
     assert memo.read_text(encoding="utf-8") == data["memo_markdown"]
     bad = run_cli("fit", "--text", "  ", data_dir=knowledge_store)
     assert bad.returncode == 1 and bad.stderr.startswith("yunying: error:")
-    both = run_cli("fit", data_dir=knowledge_store)
-    assert both.returncode == 1 and "exactly one of --text or --file" in both.stderr
+    neither = run_cli("fit", data_dir=knowledge_store)
+    assert neither.returncode == 1 and "--text or --file" in neither.stderr
+    too_long = run_cli("fit", "--text", HR_SAAS, "--stage", "成" * 400, data_dir=knowledge_store)
+    assert too_long.returncode == 1 and too_long.stderr.startswith("yunying: error: --stage:")
+
+
+def test_selection_factors_fill_the_profile_and_count_as_evidence(service, knowledge_store):
+    from assistant.fit import SelectionFactors
+
+    bare = service.fit(PET_SHOP)
+    assert "发展阶段" in bare.profile.gaps
+    factors = SelectionFactors(stage="初创期，刚上线三个月", resources="两个人的小团队，擅长短视频内容")
+    stated = service.fit(PET_SHOP, factors=factors)
+    assert stated.profile.stage == "初创期，刚上线三个月" and stated.profile.sources["stage"] == "field"
+    assert "发展阶段" not in stated.profile.gaps and "资源禀赋" not in stated.profile.gaps
+    assert "（表单填写）" in stated.memo_markdown
+    # the stated resources (短视频内容) are signals like the description's own words
+    assert stated.profile.signals["content"] != bare.profile.signals["content"]
+    result = run_cli(
+        "fit", "--text", PET_SHOP, "--stage", "初创期", "--llm", "none", "--json", data_dir=knowledge_store
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["profile"]["stage"] == "初创期"
+
+
+def test_llm_enrichment_fills_gaps_only_with_grounded_values_and_keeps_the_ranking(service):
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from assistant.fit import enrich_with_llm
+
+    analysis = service.fit(PET_SHOP)
+    reading = (
+        '好的：```json\n{"business_type": "宠物用品线上商店", "revenue_model": "卖猫粮和猫砂", '
+        '"stage": "已在纳斯达克上市", "channels": "", "resources": null}\n```'
+    )
+    first = analysis.ranking[0].citations[0]
+    llm = FakeListChatModel(
+        responses=["这不是 JSON", reading, f"{first.quote[:30]}[1]。", "天气很好[9]。", "天气很好[9]。"]
+    )
+    enriched = enrich_with_llm(llm, analysis)
+    assert enriched.profile.revenue_model == "卖猫粮和猫砂"
+    assert enriched.profile.sources["revenue_model"] == "llm"
+    assert enriched.profile.stage == ""  # invented (not in the description): dropped
+    assert "盈利方式" not in enriched.profile.gaps and "发展阶段" in enriched.profile.gaps
+    assert [(r.model, r.score) for r in enriched.ranking] == [(r.model, r.score) for r in analysis.ranking]
+    assert enriched.ranking[0].rationale.startswith(analysis.ranking[0].rationale)
+    assert f"[{first.n}]" in enriched.ranking[0].rationale.removeprefix(analysis.ranking[0].rationale)
+    assert enriched.summary == ""  # an unsupported summary is never shown
 
 
 def test_llm_summary_is_kept_only_when_its_citations_check_out(service):
