@@ -257,7 +257,7 @@ _EXAMPLES: dict[str, tuple[list[str], str]] = {
     "core-loop": (["Xiaohongshu", "JD", "DingTalk"], "价值循环"),
     "support-systems": (["Douyin", "Meituan", "Salesforce"], "支撑体系"),
     "selection": (["Taobao", "Xiaomi", "WeChat"], "主导模式与辅助模式"),
-    "trends": (["Luckin Coffee", "Perfect Diary", "Keep"], "私域"),
+    "trends": (["Luckin Coffee", "Perfect Diary", "WeChat"], "私域"),
 }
 
 
@@ -669,7 +669,14 @@ _GLOSSARY_OVERRIDE = {
     "全域": "trends",
 }
 # Terms whose definitions overlap (the glossary itself says so), never offered against each other.
-_CONFUSABLE = [{"私域", "流量池"}, {"PGC", "OGC", "PUGV"}, {"SEO", "SEM"}, {"公域", "全域"}]
+_CONFUSABLE = [
+    {"私域", "流量池"},
+    {"PGC", "OGC", "PUGV"},
+    {"SEO", "SEM"},
+    {"公域", "全域"},
+    {"激活", "顿悟时刻"},
+    {"网络效应", "飞轮"},
+]
 _ENTRY = re.compile(r"^- \*\*(.+?) \((.+?)\)\*\*[：:]\s*(.+)$")
 
 
@@ -1080,13 +1087,20 @@ _GENERATORS: list[Callable[[_KB, str], list[_Draft]]] = [
 ]
 
 
-def question_bank(source: KnowledgeIndex | Sequence[StoredChunk], lang: Lang = "zh") -> list[_Draft]:
-    """Every question the knowledge base supports, in a stable order (no shuffling)."""
+def _drafts(source: KnowledgeIndex | Sequence[StoredChunk], lang: str) -> list[_Draft]:
     kb = _KB(_chunks_of(source))
     drafts: list[_Draft] = []
     for generator in _GENERATORS:
         drafts.extend(generator(kb, lang))
     return _unique(drafts)
+
+
+def question_bank(
+    source: KnowledgeIndex | Sequence[StoredChunk], lang: Lang = "zh", seed: int = 0
+) -> list[QuizQuestion]:
+    """Every question the knowledge base supports, in generator order (for review and for tests; a quiz
+    is a seeded draw from these)."""
+    return [_finish(d, seed, lang) for d in _drafts(source, lang)]
 
 
 def _finish(draft: _Draft, seed: int, lang: str) -> QuizQuestion:
@@ -1124,7 +1138,7 @@ def build_quiz(
         raise ValueError(f"unknown module '{module}': use one of {', '.join(MODULE_KEYS)}")
     if n < 1:
         raise ValueError("n must be at least 1")
-    drafts = question_bank(source, lang)
+    drafts = _drafts(source, lang)
     if module is not None:
         drafts = [d for d in drafts if d.module == module]
     rng = random.Random(seed)
