@@ -161,14 +161,9 @@ class _Doc:
     def top_headings(self) -> list[str]:
         return list(dict.fromkeys(h.split(" > ")[0] for h in self.headings() if h))
 
-    def section(self, heading: str, *, prefix: bool = False) -> list[StoredChunk]:
-        """Chunks under a heading path (or every path starting with it)."""
-        return [
-            c
-            for c in self.chunks
-            if (h := str(c.metadata.get("heading", ""))) == heading
-            or (prefix and (h.startswith(heading + " > ") or h.startswith(heading)))
-        ]
+    def section(self, heading: str) -> list[StoredChunk]:
+        """The chunks of one heading path, e.g. "六个环节 > 目标"."""
+        return [c for c in self.chunks if str(c.metadata.get("heading", "")) == heading]
 
     def english(self) -> list[StoredChunk]:
         return [c for c in self.chunks if str(c.metadata.get("heading", "")).startswith(ENGLISH_HEADING)]
@@ -275,7 +270,8 @@ def _example_cases(kb: _KB, key: str, framework: _Doc) -> list[_Doc]:
         return sorted(primary, key=first_mention)[:3]
     wanted, _ = _EXAMPLES.get(key, ([], ""))
     by_company = {str(c.meta.get("company", "")): c for c in cases}
-    return [by_company[name] for name in wanted if name in by_company][:3]
+    found = [by_company[name] for name in wanted if name in by_company][:3]
+    return found or cases[:1]  # a store without those cases still gets one example
 
 
 def _case_chunk(case: _Doc, key: str, lang: str) -> StoredChunk:

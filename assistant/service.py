@@ -13,7 +13,7 @@ from assistant.chains import Answer, AnswerChain
 from assistant.config import Settings, apply_offline_env
 from assistant.fit import FitAnalysis, FitAnalyzer, llm_summary
 from assistant.index import IngestReport, KnowledgeIndex, StoredChunk
-from assistant.onboarding import LearningModule, QuizQuestion, build_quiz, learning_path
+from assistant.onboarding import Lang, LearningModule, QuizQuestion, build_quiz, learning_path
 from assistant.retrieval import Hit, HybridRetriever, Mode, SearchFilters
 
 
@@ -111,20 +111,20 @@ class Yunying:
                 self._onboarding[(fingerprint, *key)] = hit
         return hit
 
-    def learning_path(self, lang: str = "zh") -> list[LearningModule]:
+    def learning_path(self, lang: Lang = "zh") -> list[LearningModule]:
         """The onboarding path (overview -> value loop -> five models -> support -> selection -> trends),
         summarised and cited from the stored framework documents."""
-        path = self._cached(("path", lang), lambda chunks: learning_path(chunks, lang))  # type: ignore[arg-type]
+        path = self._cached(("path", lang), lambda chunks: learning_path(chunks, lang))
         return [m.model_copy(deep=True) for m in path]
 
     def quiz(
-        self, lang: str = "zh", module: str | None = None, n: int = 10, seed: int = 0
+        self, lang: Lang = "zh", module: str | None = None, n: int = 10, seed: int = 0
     ) -> list[QuizQuestion]:
         """A deterministic quiz from the knowledge base (no LLM): the same seed gives the same questions
         and option order. Raises ValueError for an unknown module or language."""
         questions = self._cached(
             ("quiz", lang, module, n, seed),
-            lambda chunks: build_quiz(chunks, lang, module=module, n=n, seed=seed),  # type: ignore[arg-type]
+            lambda chunks: build_quiz(chunks, lang, module=module, n=n, seed=seed),
         )
         return [q.model_copy(deep=True) for q in questions]
 
