@@ -167,9 +167,17 @@ def defuse(text: str) -> str:
     return "".join(s if is_chinese(s) else s + " " for s in kept).strip()
 
 
-def select_context(hits: list[Hit], max_sources: int = 3, max_chars: int = 230) -> list[Citation]:
+def select_context(
+    hits: list[Hit], max_sources: int = 3, max_chars: int = 230, companies: Sequence[str] = ()
+) -> list[Citation]:
     """Top passages for a compact prompt: one per heading section, no duplicates, each shortened at a
-    sentence end; the model's prompt-processing speed (not retrieval) is what limits answer latency."""
+    sentence end; the model's prompt-processing speed (not retrieval) is what limits answer latency.
+
+    When the question names companies and passages about them were retrieved, passages about *other*
+    companies are left out: a small model otherwise reports Douban's controversies as Xiaohongshu's."""
+    named = {c.lower() for c in companies}
+    if named and any((h.company or "").lower() in named for h in hits):
+        hits = [h for h in hits if not h.company or h.company.lower() in named]
     chosen: list[Citation] = []
     seen: set[tuple[str, str]] = set()
     for hit in hits:
@@ -321,19 +329,21 @@ def post_check(text: str, sources: list[Citation]) -> tuple[str, list[Citation],
         if len(content) < 4:  # list markers, headings: nothing to cite
             out.append(clean)
             continue
-        scored = sorted(((support_score(clean, by_n[n].text), n) for n in by_n), reverse=True)
-        best_score, best_n = scored[0] if scored else (0.0, 0)
+        # best support first; among equal support, the better-ranked (lower-numbered) source
+        scored = sorted(((support_score(clean, by_n[n].text), -n) for n in by_n), reverse=True)
+        best_score, best_n = (scored[0][0], -scored[0][1]) if scored else (0.0, 0)
         if not valid:
             if best_score >= _UNSUPPORTED_THRESHOLD:
                 valid = [best_n]
-        elif (
-            best_n not in valid
-            and best_score >= _UNSUPPORTED_THRESHOLD
-            and best_score >= max(support_score(clean, by_n[n].text) for n in valid) + _REATTRIBUTE_MARGIN
-        ):
-            # a small model often cites the wrong one of several sources; the one that holds the words
-            # of the sentence is the source a reader needs to check it against
-            valid = [best_n]
+        elif best_n not in valid and best_score >= _UNSUPPORTED_THRESHOLD:
+            cited_best = max(support_score(clean, by_n[n].text) for n in valid)
+            # a small model often cites the wrong one of several sources: the one that holds the words of
+            # the sentence (or, at equal support, the passage retrieval ranked first) is the source a
+            # reader needs to check it against
+            if best_score >= cited_best + _REATTRIBUTE_MARGIN or (
+                best_score >= cited_best and best_n < min(valid)
+            ):
+                valid = [best_n]
         if valid and max(support_score(clean, by_n[n].text) for n in valid) < _UNSUPPORTED_THRESHOLD:
             flagged.append(clean)
         if not valid:
@@ -496,7 +506,8 @@ class AnswerChain:
             yield Answer(**base, answer=text, refused=True, timings=timings, nearest_topics=nearest)
             return
 
-        sources = select_context(hits, self.max_sources)
+        companies = self.retriever.companies_in(state["query"]) if hits else []
+        sources = select_context(hits, self.max_sources, companies=companies)
         answer_question = state["query"] if state["injection"] else question
         if self.llm is None:
             raw = extractive_answer(state["query"], sources)

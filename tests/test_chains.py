@@ -95,6 +95,41 @@ def test_post_check_places_a_missing_citation_on_the_supporting_source():
     assert [c.n for c in cited] == [1, 2] and flagged == []
 
 
+def test_post_check_moves_a_citation_to_the_source_that_supports_the_sentence():
+    from assistant.chains import Citation
+
+    def source(n: int, text: str) -> Citation:
+        return Citation(
+            n=n, chunk_id=f"d{n}#1", doc_id=f"d{n}", title=f"D{n}", kind="case", quote="q", text=text
+        )
+
+    sources = [
+        source(1, "价值循环包括目标、用户、价值、渠道、数据和优化六个环节。"),
+        source(2, "运营全景：价值循环包括目标、用户、价值、渠道、数据和优化。"),
+        source(3, "豆瓣的争议包括评分操纵。"),
+    ]
+    # [3] does not hold the sentence, [1] does: moved
+    text, cited, _ = post_check("价值循环包括目标、用户、价值、渠道、数据和优化六个环节[3]。", sources)
+    assert text.endswith("[1]。") and [c.n for c in cited] == [1]
+    # [2] supports it as well as [1] does: the passage retrieval ranked first is cited
+    text, cited, _ = post_check("价值循环包括目标、用户、价值、渠道、数据和优化[2]。", sources)
+    assert [c.n for c in cited] == [1]
+    # a well-supported citation stays where the model put it
+    text, cited, _ = post_check("豆瓣的争议包括评分操纵[3]。", sources)
+    assert [c.n for c in cited] == [3]
+
+
+def test_context_keeps_to_the_company_the_question_names(service):
+    question = "What controversies has Xiaohongshu faced?"
+    hits = service.search(question, k=8)
+    assert service.retriever.companies_in(question) == ["xiaohongshu"]
+    sources = select_context(hits, 3, companies=["xiaohongshu"])
+    assert sources and all(c.company in (None, "Xiaohongshu") for c in sources)
+    assert sources[0].doc_id == "case-xiaohongshu"
+    # without a named company nothing is filtered
+    assert len({c.doc_id for c in select_context(service.search("社区运营的争议", k=8), 3)}) >= 2
+
+
 def test_weak_evidence_is_refused_without_calling_the_llm(service):
     chain = AnswerChain(service.retriever, ExplodingChat(responses=["x"]), backend="fake")
     for question, marker in (
