@@ -312,10 +312,34 @@ def support_score(sentence: str, source_text: str) -> float:
     return sum(1 for t in tokens if t in lowered) / len(tokens)
 
 
-def post_check(text: str, sources: list[Citation]) -> tuple[str, list[Citation], list[str]]:
+_QUESTION_WORDS = {
+    "what", "how", "why", "which", "who", "when", "where", "does", "did", "is", "are", "can", "could",
+    "should", "would", "will", "the", "and", "tell", "compare", "explain", "describe", "give", "list",
+}  # fmt: skip
+_NAME = re.compile(r"\b[A-Z][A-Za-z0-9&'.-]{2,}")
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)+|\d{2,}")
+
+
+def unverified_specifics(sentence: str, question: str, sources: list[Citation]) -> list[str]:
+    """Figures, and names the question asks about, that a sentence states but no source contains.
+
+    This is how a small model answers an out-of-scope question from memory while citing a loosely
+    related passage ("Temu had about 1.5 million users in Brazil [3]"): word overlap with the passage is
+    high, but the question's subject and the figure occur in no source at all."""
+    pool = " ".join(f"{s.title} {s.company or ''} {s.text}" for s in sources).lower()
+    asked = {w.lower() for w in _NAME.findall(question)} - _QUESTION_WORDS
+    missing = [m for m in _FIGURE.findall(sentence) if m.lower() not in pool]
+    missing += [w for w in _NAME.findall(sentence) if w.lower() in asked and w.lower() not in pool]
+    return missing
+
+
+def post_check(
+    text: str, sources: list[Citation], question: str = ""
+) -> tuple[str, list[Citation], list[str]]:
     """Keep only citations that map to a provided source; give an uncited sentence the source that
     supports it best (when one does), and move a citation to another source when that one supports the
-    sentence far better; flag sentences their cited source does not support.
+    sentence far better; flag sentences their cited source does not support, and strip the citations of
+    sentences stating figures or asked-about names that no source contains.
     Returns the repaired text, the citations actually used, and the flagged sentences."""
     by_n = {s.n: s for s in sources}
     out: list[str] = []
@@ -344,6 +368,8 @@ def post_check(text: str, sources: list[Citation]) -> tuple[str, list[Citation],
                 best_score >= cited_best and best_n < min(valid)
             ):
                 valid = [best_n]
+        if valid and unverified_specifics(clean, question, sources):
+            valid = []  # a citation must not lend its authority to a claim it does not contain
         if valid and max(support_score(clean, by_n[n].text) for n in valid) < _UNSUPPORTED_THRESHOLD:
             flagged.append(clean)
         if not valid:
@@ -542,7 +568,7 @@ class AnswerChain:
             timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
             yield Answer(**base, answer=text, refused=True, timings=timings, nearest_topics=nearest)
             return
-        checked, cited, flagged = post_check(raw, sources)
+        checked, cited, flagged = post_check(raw, sources, answer_question)
         timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
         if not cited:
             # Nothing in the answer is supported by a source: the model answered from its own knowledge

@@ -119,6 +119,31 @@ def test_post_check_moves_a_citation_to_the_source_that_supports_the_sentence():
     assert [c.n for c in cited] == [3]
 
 
+def test_figures_and_asked_about_names_absent_from_every_source_lose_their_citation():
+    from assistant.chains import Citation, unverified_specifics
+
+    source = Citation(
+        n=1, chunk_id="b#1", doc_id="case-bilibili", title="Bilibili", kind="case", company="Bilibili",
+        quote="q", text="Bilibili reports monthly active users (MAU) every quarter; in 2024 growth slowed.",
+    )  # fmt: skip
+    question = "How many monthly active users did Temu have in Brazil in 2024?"
+    made_up = "Temu had approximately 1.5 million monthly active users (MAU) in Brazil in 2024 [1]."
+    assert set(unverified_specifics(made_up, question, [source])) == {"1.5", "Temu", "Brazil"}
+    text, cited, flagged = post_check(made_up, [source], question)
+    assert cited == [] and flagged and "[1]" not in text
+    fine = "Bilibili reports monthly active users every quarter, and growth slowed in 2024 [1]."
+    assert [c.n for c in post_check(fine, [source], "How does Bilibili report MAU?")[1]] == [1]
+
+
+def test_an_answer_from_memory_about_an_unknown_company_is_refused(service):
+    chain, llm = chain_with(
+        service, ["Temu had approximately 1.5 million monthly active users in Brazil in 2024 [1]."]
+    )
+    answer = chain.invoke("How many monthly active users did Temu have in Brazil in 2024?")
+    assert llm.prompts, "the relevance gate let it through: the post-check is what must catch it"
+    assert answer.refused and answer.citations == []
+
+
 def test_context_keeps_to_the_company_the_question_names(service):
     question = "What controversies has Xiaohongshu faced?"
     hits = service.search(question, k=8)
