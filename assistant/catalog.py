@@ -57,3 +57,25 @@ def document_body(info: DocumentInfo, chunks: list[tuple[int, str]]) -> str:
         except CorpusError:
             pass
     return "\n\n".join(text for _, text in sorted(chunks))
+
+
+def filter_documents(
+    docs: list[DocumentInfo],
+    *,
+    kind: str | None = None,
+    model: str | None = None,
+    company: str | None = None,
+    topic: str | None = None,
+    text: str | None = None,
+) -> list[DocumentInfo]:
+    """The documents matching every given filter (empty ones are ignored); `text` matches title or id."""
+    needle = (text or "").strip().lower()
+    return [
+        d
+        for d in docs
+        if (not kind or d.kind == kind)
+        and (not model or model in d.models)
+        and (not company or company.lower() in (d.company.lower(), d.company_zh.lower()))
+        and (not topic or d.topic == topic)
+        and (not needle or needle in d.title.lower() or needle in d.doc_id.lower())
+    ]

@@ -420,6 +420,30 @@ class FitInputError(ValueError):
     """Empty or meaningless input."""
 
 
+# The optional selection factors of the app's form, appended to the description as labelled lines (the
+# profile extraction reads them like any other sentence).
+FACTOR_LABELS: dict[str, tuple[str, str]] = {
+    "business_type": ("业务类型", "Business type"),
+    "resources": ("资源禀赋", "Resources"),
+    "target_users": ("目标用户", "Target users"),
+    "stage": ("发展阶段", "Stage"),
+}
+
+
+def with_factors(description: str, factors: dict[str, str] | None = None) -> str:
+    """The description plus one line per given factor, labelled in the description's language."""
+    given = {k: " ".join(str(v).split()) for k, v in (factors or {}).items() if k in FACTOR_LABELS and v}
+    given = {k: v for k, v in given.items() if v}
+    if not given:
+        return description
+    sample = description + " ".join(given.values())
+    zh = is_chinese(sample)
+    lines = [
+        f"{FACTOR_LABELS[k][0]}：{v}。" if zh else f"{FACTOR_LABELS[k][1]}: {v}." for k, v in given.items()
+    ]
+    return "\n".join([description.strip(), *lines]).strip()
+
+
 # ---------------------------------------------------------------- profile
 
 

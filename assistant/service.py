@@ -16,7 +16,7 @@ from assistant.config import Settings, apply_offline_env
 from assistant.corpus import user_doc_id
 from assistant.evaluation import ReportView, read_report, run_retrieval_eval
 from assistant.feedback import Feedback, append_feedback
-from assistant.fit import FitAnalysis, FitAnalyzer, llm_summary
+from assistant.fit import FitAnalysis, FitAnalyzer, llm_summary, with_factors
 from assistant.index import IngestReport, KnowledgeIndex
 from assistant.retrieval import Hit, HybridRetriever, Mode, SearchFilters
 from assistant.uploads import RemoveResult, UploadResult, check_upload, safe_filename, store_upload
@@ -82,12 +82,15 @@ class Yunying:
     ) -> Answer:
         return self.answer_chain(backend).invoke(question, history)
 
-    def fit(self, description: str, backend: str | None = None) -> FitAnalysis:
-        """Rank the five operating models for a business and draft the memo (deterministic scoring)."""
+    def fit(
+        self, description: str, backend: str | None = None, factors: dict[str, str] | None = None
+    ) -> FitAnalysis:
+        """Rank the five operating models for a business and draft the memo (deterministic scoring). The
+        optional selection factors (business_type, resources, target_users, stage) join the description."""
         from assistant.memo import render_markdown
 
         backend = backend or self.settings.llm
-        analysis = FitAnalyzer(self.retriever, backend).analyze(description)
+        analysis = FitAnalyzer(self.retriever, backend).analyze(with_factors(description, factors))
         if backend != "none":
             started = time.perf_counter()
             analysis.summary = llm_summary(self.chat_model(backend), analysis)
