@@ -351,6 +351,76 @@ def fit(
         sys.stderr.write(f"memo: {memo}\n")
 
 
+class LangOpt(StrEnum):
+    zh = "zh"
+    en = "en"
+
+
+@app.command()
+def learn(
+    lang: Annotated[LangOpt, typer.Option(help="Language of titles, summaries and objectives.")] = LangOpt.zh,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the modules as JSON.")] = False,
+) -> None:
+    """Print the onboarding learning path: modules in order, each with a cited summary and readings."""
+    modules = _service().learning_path(lang.value)
+    if as_json:
+        _print_json([m.model_dump(exclude={"readings": {"__all__": {"text"}}}) for m in modules])
+        return
+    from rich.console import Console
+
+    console = Console()
+    for module in modules:
+        console.print(f"\n[bold]{module.order}. {module.title}[/]  [dim]({module.key})[/]")
+        console.print(module.summary, markup=False, highlight=False)
+        for objective in module.objectives:
+            console.print(f"  • {objective}", markup=False, highlight=False)
+        for c in module.readings:
+            console.print(
+                f"  [{c.n}] {c.title}" + (f" › {c.heading}" if c.heading else "") + f"  ({c.doc_id})",
+                markup=False,
+                highlight=False,
+            )
+
+
+@app.command()
+def quiz(
+    lang: Annotated[LangOpt, typer.Option(help="Language of the questions.")] = LangOpt.zh,
+    module: Annotated[
+        str | None, typer.Option(help="Only questions of this module (e.g. core-loop, community).")
+    ] = None,
+    n: Annotated[
+        int, typer.Option("-n", "--number", min=1, max=500, help="At most this many questions.")
+    ] = 10,
+    seed: Annotated[int, typer.Option(help="Same seed, same questions and option order.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the questions as JSON.")] = False,
+) -> None:
+    """Print a quiz generated from the knowledge base (deterministic, no LLM), answers at the end."""
+    try:
+        questions = _service().quiz(lang.value, module=module, n=n, seed=seed)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    if as_json:
+        _print_json([q.model_dump(exclude={"citation": {"text"}}) for q in questions])
+        return
+    from rich.console import Console
+
+    console = Console()
+    if not questions:
+        console.print("No questions. Is the knowledge base ingested? Run `yunying ingest`.")
+        return
+    for number, q in enumerate(questions, start=1):
+        console.print(f"\n[bold]{number}. {q.question}[/]  [dim]({q.module})[/]", highlight=False)
+        for i, option in enumerate(q.options):
+            console.print(f"   {chr(65 + i)}. {option}", markup=False, highlight=False)
+    console.print("\n[bold]Answers[/]")
+    for number, q in enumerate(questions, start=1):
+        console.print(
+            f"{number}. {chr(65 + q.answer_index)}  {q.explanation}  [1] {q.citation.doc_id}",
+            markup=False,
+            highlight=False,
+        )
+
+
 @app.command()
 def bench(
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,

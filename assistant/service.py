@@ -17,7 +17,8 @@ from assistant.corpus import user_doc_id
 from assistant.evaluation import ReportView, read_report, run_retrieval_eval
 from assistant.feedback import Feedback, append_feedback
 from assistant.fit import FitAnalysis, FitAnalyzer, llm_summary, with_factors
-from assistant.index import IngestReport, KnowledgeIndex
+from assistant.index import IngestReport, KnowledgeIndex, StoredChunk
+from assistant.onboarding import LearningModule, QuizQuestion, build_quiz, learning_path
 from assistant.retrieval import Hit, HybridRetriever, Mode, SearchFilters
 from assistant.uploads import RemoveResult, UploadResult, check_upload, safe_filename, store_upload
 
@@ -34,6 +35,8 @@ class Yunying:
         self._write_lock = threading.Lock()
         self._eval_lock = threading.Lock()
         self._chat_models: dict[str, Any] = {}
+        self._onboarding_lock = threading.Lock()
+        self._onboarding: dict[tuple, Any] = {}
 
     @cached_property
     def index(self) -> KnowledgeIndex:
@@ -229,6 +232,46 @@ class Yunying:
         view = self.latest_eval_report()
         assert view is not None
         return view
+
+    def _store_chunks(self) -> tuple[tuple[int, int], list[StoredChunk]]:
+        """The stored chunks and a fingerprint of the store (this process's write counter and the chunk
+        count), so onboarding results are recomputed after an ingest, here or in another process."""
+        fingerprint = (self.index.version, self.index.count())
+        with self._onboarding_lock:
+            cached = self._onboarding.get(("chunks",))
+            if cached is not None and cached[0] == fingerprint:
+                return cached
+        chunks = self.index.all_chunks()
+        with self._onboarding_lock:
+            self._onboarding = {("chunks",): (fingerprint, chunks)}  # drop results of an older store
+        return fingerprint, chunks
+
+    def _cached(self, key: tuple, compute: Any) -> Any:
+        fingerprint, chunks = self._store_chunks()
+        with self._onboarding_lock:
+            hit = self._onboarding.get((fingerprint, *key))
+        if hit is None:
+            hit = compute(chunks)
+            with self._onboarding_lock:
+                self._onboarding[(fingerprint, *key)] = hit
+        return hit
+
+    def learning_path(self, lang: str = "zh") -> list[LearningModule]:
+        """The onboarding path (overview -> value loop -> five models -> support -> selection -> trends),
+        summarised and cited from the stored framework documents."""
+        path = self._cached(("path", lang), lambda chunks: learning_path(chunks, lang))  # type: ignore[arg-type]
+        return [m.model_copy(deep=True) for m in path]
+
+    def quiz(
+        self, lang: str = "zh", module: str | None = None, n: int = 10, seed: int = 0
+    ) -> list[QuizQuestion]:
+        """A deterministic quiz from the knowledge base (no LLM): the same seed gives the same questions
+        and option order. Raises ValueError for an unknown module or language."""
+        questions = self._cached(
+            ("quiz", lang, module, n, seed),
+            lambda chunks: build_quiz(chunks, lang, module=module, n=n, seed=seed),  # type: ignore[arg-type]
+        )
+        return [q.model_copy(deep=True) for q in questions]
 
     def warm_up(self) -> None:
         """Load the model, jieba and BM25 now, so the first user query is not the slow one."""
