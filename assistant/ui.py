@@ -120,6 +120,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "onb_next": ("下一题", "Next question"),
     "onb_restart": ("重新开始", "Restart"),
     "onb_options": ("选项", "Options"),
+    "onb_module": ("模块", "Module"),
 }
 
 
@@ -162,6 +163,17 @@ CSS = """
   "PingFang SC", system-ui, sans-serif;}
 .src-meta code {font-size: 0.9em; word-break: break-all;}
 .quiz-feedback.ok {color: #166534;} .quiz-feedback.bad {color: #991b1b;}
+.learning-path details.module {border: 1px solid var(--border-color-primary); border-radius: 8px;
+  padding: 8px 12px; margin-bottom: 8px; background: var(--background-fill-secondary);}
+.learning-path summary {cursor: pointer; font-weight: 600;}
+.learning-path .module-n {display: inline-block; width: 1.6em; height: 1.6em; line-height: 1.6em;
+  text-align: center; border-radius: 50%; background: var(--color-accent); color: white; margin-right: 8px;
+  font-size: 0.85em;}
+.learning-path .module-h {font-weight: 600; font-size: 0.9em; margin-top: 8px;}
+.learning-path ol.readings {padding-left: 0; list-style: none;}
+.learning-path ol.readings li {margin: 6px 0;}
+.learning-path .src-text {font-size: 0.88em; opacity: 0.85; white-space: pre-wrap; padding-left: 8px;
+  border-left: 3px solid var(--color-accent-soft); margin-top: 2px;}
 """
 
 # [n] links in an answer scroll to their source card (and flash it) instead of navigating.
@@ -315,7 +327,9 @@ def documents_table(docs: list[DocumentInfo]) -> Any:
             "标题 Title": d.title,
             "类型 Kind": KIND_ZH.get(d.kind, d.kind),
             "主题 Topic": d.topic,
-            "模式 Models": "、".join(MODEL_NAMES_ZH.get(m, m) for m in d.models),
+            "模式 Models": "五种全部"
+            if len(d.models) == len(MODEL_KEYS)
+            else "、".join(MODEL_NAMES_ZH.get(m, m) for m in d.models),
             "公司 Company": d.company + (f" {d.company_zh}" if d.company_zh else ""),
             "片段 Chunks": d.chunks,
             "id": d.doc_id,
@@ -700,7 +714,12 @@ def build_app(service: Yunying) -> Any:
         with gr.Tab("问答 Chat", id="chat"):
             with gr.Row():
                 with gr.Column(scale=3):
-                    sources = gr.HTML(elem_id="sources", render=False)
+                    sources = gr.HTML(
+                        "<div class='hint'>提问后，回答引用的来源显示在这里。"
+                        "The sources of an answer appear here.</div>",
+                        elem_id="sources",
+                        render=False,
+                    )
                     with gr.Row():
                         kind = L(gr.Dropdown(KIND_CHOICES, value="", label=tr("kind", "zh"), scale=1), "kind")
                         model = L(
@@ -730,7 +749,7 @@ def build_app(service: Yunying) -> Any:
                         textbox=textbox,
                         additional_inputs=[kind, model],
                         additional_outputs=[sources],
-                        examples=[[q, "", ""] for _, q in EXAMPLES],
+                        examples=[[q, None, None] for _, q in EXAMPLES],  # None: chips in the chatbot
                         example_labels=[f"{label} · {q}" for label, q in EXAMPLES],
                         api_name="chat",
                         fill_height=False,
@@ -902,7 +921,7 @@ def build_app(service: Yunying) -> Any:
             remove_btn.click(remove, [mine, lang], remove_report).then(knowledge_view, filters, view_outputs)
 
         with gr.Tab("新人培训 Onboarding", id="onboarding"):
-            build_onboarding(service, lang, L)
+            onboarding_loaders = build_onboarding(service, lang, L)
 
         with gr.Tab("评测 Eval", id="eval") as eval_tab:
             eval_text = gr.Markdown(elem_id="eval-summary")
@@ -926,14 +945,172 @@ def build_app(service: Yunying) -> Any:
 
         lang.change(switch_language, [lang], [c for c, _, _ in relabel], queue=False)
         demo.load(knowledge_view, filters, view_outputs)
+        for fn, inputs, outputs in onboarding_loaders:
+            demo.load(fn, inputs, outputs)
     return demo
 
 
-def build_onboarding(service: Yunying, lang: Any, L: Callable[..., Any]) -> None:  # noqa: N803
-    """新人培训: filled in once the onboarding library lands."""
+def learning_path_html(modules: list[Any], lang: str) -> str:
+    """The path as expandable modules: summary, objectives, and the cited readings with their passages."""
+    parts = []
+    for m in modules:
+        readings = "".join(
+            f"<li><span class='src-n'>[{c.n}]</span><b>{html.escape(c.title)}</b>"
+            + (f" › {html.escape(c.heading)}" if c.heading else "")
+            + f" <code>{html.escape(c.doc_id)}</code>"
+            + f"<div class='src-text'>{html.escape(c.quote)}</div></li>"
+            for c in m.readings
+        )
+        objectives = "".join(f"<li>{html.escape(o)}</li>" for o in m.objectives)
+        parts.append(
+            f"<details class='module' data-module='{html.escape(m.key)}'{' open' if m.order == 1 else ''}>"
+            f"<summary><span class='module-n'>{m.order}</span>{html.escape(m.title)}</summary>"
+            f"<p>{html.escape(m.summary)}</p>"
+            f"<div class='module-h'>{msg(lang, '学完你应该能', 'After this module you can')}</div>"
+            f"<ul>{objectives}</ul>"
+            f"<div class='module-h'>{msg(lang, '阅读', 'Readings')}</div><ol class='readings'>{readings}</ol>"
+            "</details>"
+        )
+    return "<div class='learning-path'>" + "".join(parts) + "</div>"
+
+
+def build_onboarding(service: Yunying, lang: Any, L: Callable[..., Any]) -> list[tuple[Any, list, list]]:  # noqa: N803
+    """新人培训: the learning path through the framework, and a quiz generated from the knowledge base.
+    Returns the (function, inputs, outputs) to run when the page loads."""
     import gradio as gr
 
-    gr.Markdown("…")
+    from assistant.onboarding import MODULE_KEYS, QuizQuestion, grade
+
+    def module_choices(code: str) -> list[tuple[str, str]]:
+        try:
+            titles = {m.key: m.title for m in service.learning_path(code)}
+        except Exception:
+            titles = {}
+        every = msg(code, "全部模块", "All modules")
+        return [(every, "")] + [(f"{i}. {titles.get(k, k)}", k) for i, k in enumerate(MODULE_KEYS, start=1)]
+
+    def show_path(code: str) -> tuple[Any, Any]:
+        try:
+            modules = service.learning_path(code)
+        except Exception as exc:
+            log.exception("learning path failed")
+            return msg(
+                code, f"学习路径暂不可用：{_short(exc)}", f"The path is unavailable: {_short(exc)}"
+            ), gr.update()
+        if not modules:
+            text = msg(
+                code,
+                "知识库里还没有框架文档，先运行 `yunying ingest`。",
+                "No framework documents: run ingest.",
+            )
+            return text, gr.update()
+        return learning_path_html(modules, code), gr.update(choices=module_choices(code), value="")
+
+    def view(state: dict, code: str) -> tuple[Any, ...]:
+        questions = state.get("questions", [])
+        if not questions:
+            empty = msg(code, "这个模块暂时没有题目。", "No questions for this module yet.")
+            return state, empty, "", gr.update(choices=[], value=None), ""
+        i = state["i"]
+        q = questions[i]
+        answered = state["answered"]
+        score = sum(answered.values())
+        done = len(answered) == len(questions)
+        progress = msg(
+            code,
+            f"第 **{i + 1} / {len(questions)}** 题 · 已答 {len(answered)} · 得分 **{score}**",
+            f"Question **{i + 1} / {len(questions)}** · answered {len(answered)} · score **{score}**",
+        )
+        if done:
+            progress += msg(
+                code, f" · 全部完成：{score}/{len(questions)}", f" · finished: {score}/{len(questions)}"
+            )
+        return (
+            state,
+            progress,
+            f"**{html.escape(q['question'])}**",
+            gr.update(choices=[(o, k) for k, o in enumerate(q["options"])], value=None),
+            "",
+        )
+
+    def start(code: str, module: str, seed: int = 0) -> tuple[Any, ...]:
+        try:
+            questions = service.quiz(code, module=module or None, n=10, seed=seed)
+        except Exception as exc:
+            log.exception("quiz failed")
+            gr.Warning(_short(exc))
+            questions = []
+        state = {"questions": [q.model_dump() for q in questions], "i": 0, "answered": {}, "seed": seed}
+        return view(state, code)
+
+    def submit(state: dict, chosen: int | None, code: str) -> tuple[Any, Any, Any]:
+        questions = state.get("questions") or []
+        if not questions:
+            return state, gr.update(), ""
+        if chosen is None:
+            return state, gr.update(), msg(code, "请先选择一个选项。", "Pick an option first.")
+        q = QuizQuestion.model_validate(questions[state["i"]])
+        try:
+            result = grade(q, int(chosen))
+        except ValueError as exc:
+            return state, gr.update(), f"⚠ {_short(exc)}"
+        state["answered"].setdefault(q.id, result.correct)  # the first answer counts
+        c = result.citation
+        verdict = (
+            msg(code, "✓ 回答正确", "✓ Correct")
+            if result.correct
+            else msg(code, "✗ 不对，正确答案是：", "✗ Not quite; the answer is: ")
+            + q.options[result.answer_index]
+        )
+        source = f"[{c.n}] {c.title}" + (f" › {c.heading}" if c.heading else "") + f" · `{c.doc_id}`"
+        feedback = (
+            f"<div class='quiz-feedback {'ok' if result.correct else 'bad'}'>"
+            f"<b>{html.escape(verdict)}</b></div>\n\n"
+            f"{result.explanation}\n\n> {c.quote.lstrip('-* ')}\n\n"
+            f"<small>{msg(code, '出处', 'Source')}: {source}</small>"
+        )
+        _, progress, *_ = view(state, code)
+        return state, progress, feedback
+
+    def next_question(state: dict, code: str) -> tuple[Any, ...]:
+        if state.get("questions"):
+            state["i"] = (state["i"] + 1) % len(state["questions"])
+        return view(state, code)
+
+    def restart(state: dict, code: str, module: str) -> tuple[Any, ...]:
+        return start(code, module, int((state or {}).get("seed", 0)) + 1)
+
+    with gr.Row():
+        with gr.Column(scale=3):
+            L(gr.Markdown(tr("onb_path", "zh")), "onb_path", "value")
+            path = gr.HTML(elem_id="learning-path")
+        with gr.Column(scale=2):
+            L(gr.Markdown(tr("onb_quiz", "zh")), "onb_quiz", "value")
+            module = L(
+                gr.Dropdown(module_choices("zh"), value="", label=tr("onb_module", "zh")), "onb_module"
+            )
+            state = gr.State({})
+            progress = gr.Markdown(elem_id="quiz-progress")
+            question = gr.Markdown(elem_id="quiz-question")
+            options = L(
+                gr.Radio([], type="value", label=tr("onb_options", "zh"), elem_id="quiz-options"),
+                "onb_options",
+            )
+            with gr.Row():
+                submit_btn = L(gr.Button(tr("onb_submit", "zh"), variant="primary", elem_id="quiz-submit"),
+                               "onb_submit", "value")  # fmt: skip
+                next_btn = L(gr.Button(tr("onb_next", "zh"), elem_id="quiz-next"), "onb_next", "value")
+                restart_btn = L(
+                    gr.Button(tr("onb_restart", "zh"), elem_id="quiz-restart"), "onb_restart", "value"
+                )
+            feedback = gr.Markdown(elem_id="quiz-feedback")
+    quiz_outputs = [state, progress, question, options, feedback]
+    submit_btn.click(submit, [state, options, lang], [state, progress, feedback])
+    next_btn.click(next_question, [state, lang], quiz_outputs)
+    restart_btn.click(restart, [state, lang, module], quiz_outputs)
+    module.input(lambda code, key: start(code, key), [lang, module], quiz_outputs)
+    lang.change(show_path, [lang], [path, module]).then(lambda code: start(code, ""), [lang], quiz_outputs)
+    return [(show_path, [lang], [path, module]), (lambda code: start(code, ""), [lang], quiz_outputs)]
 
 
 def launch(service: Yunying, host: str = "127.0.0.1", port: int = 7860) -> None:

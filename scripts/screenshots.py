@@ -63,23 +63,43 @@ def shoot(url: str, out: Path, lang: str = "zh") -> list[Path]:
         page.locator("#kb-open input").click()
         page.get_by_role("option", name="价值循环").first.click()
         page.wait_for_selector("#kb-reader h2", timeout=30_000)
+        page.mouse.wheel(0, 330)
         page.wait_for_timeout(800)
         written.append(_save(page, out / "knowledge.png"))
 
         open_tab(page, "新人培训 Onboarding")
-        page.wait_for_timeout(1500)
+        page.wait_for_selector("#quiz-options label", timeout=60_000)
+        page.locator("#quiz-options label").nth(1).click()
+        page.locator("#quiz-submit").click()
+        page.wait_for_selector("#quiz-feedback .quiz-feedback", timeout=30_000)
+        page.wait_for_timeout(800)
         written.append(_save(page, out / "onboarding.png"))
 
         open_tab(page, "评测 Eval")
         page.wait_for_selector("#eval-summary", timeout=30_000)
+        page.wait_for_timeout(1500)
+        if "最新报告" not in page.locator("#eval-summary").inner_text():
+            page.locator("#eval-rerun").click()
+            page.wait_for_function(
+                "() => document.querySelector('#eval-summary').innerText.includes('最新报告')",
+                timeout=300_000,
+            )
+        page.wait_for_selector("#eval-plots img", timeout=30_000)
         page.wait_for_timeout(1500)
         written.append(_save(page, out / "eval.png"))
         browser.close()
     return written
 
 
-def _save(page, path: Path) -> Path:
+def _save(page, path: Path, budget_kb: int = 250) -> Path:
+    """Screenshot; a big PNG is reduced to a 256-colour palette (UI colours survive, the file stays small)."""
     page.screenshot(path=str(path), full_page=False)
+    if path.stat().st_size > budget_kb * 1024:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            reduced = image.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
+        reduced.save(path, optimize=True)
     return path
 
 

@@ -228,6 +228,42 @@ def test_upload_then_find_it_in_chat_then_remove_it(page, tmp_path):
     )
 
 
+def test_learning_path_and_a_quiz_question_with_its_explanation(page):
+    open_tab(page, "新人培训 Onboarding")
+    page.wait_for_selector("#learning-path details.module", timeout=60_000)
+    modules = page.eval_on_selector_all(
+        "#learning-path details.module", "ms => ms.map(m => m.dataset.module)"
+    )
+    assert modules[:2] == ["overview", "core-loop"] and {"product", "selection", "trends"} <= set(modules)
+    assert "framework-overview" in page.locator("#learning-path details.module").first.inner_text()
+
+    page.wait_for_selector("#quiz-options label", timeout=30_000)
+    assert "1 / 10" in page.locator("#quiz-progress").inner_text()
+    page.locator("#quiz-submit").click()  # nothing chosen: a short hint
+    page.wait_for_function(
+        "() => document.querySelector('#quiz-feedback').innerText.includes('请先选择')", timeout=30_000
+    )
+    page.locator("#quiz-options label").first.click()
+    page.locator("#quiz-submit").click()
+    page.wait_for_selector("#quiz-feedback .quiz-feedback", timeout=30_000)
+    feedback = page.locator("#quiz-feedback").inner_text()
+    assert ("回答正确" in feedback or "正确答案是" in feedback) and "出处" in feedback and "[1]" in feedback
+    assert "已答 1" in page.locator("#quiz-progress").inner_text()
+    first = page.locator("#quiz-question").inner_text()
+    page.locator("#quiz-next").click()
+    page.wait_for_function(
+        "() => document.querySelector('#quiz-progress').innerText.includes('2 / 10')", timeout=30_000
+    )
+    assert page.locator("#quiz-question").inner_text() != first
+
+    # the language switch re-labels the page and asks the quiz in English
+    page.get_by_label("English").check()
+    page.wait_for_function(
+        "() => document.querySelector('#quiz-progress').innerText.includes('Question 1 / 10')", timeout=30_000
+    )
+    assert page.get_by_role("button", name="Submit").count() == 1
+
+
 def test_eval_tab_shows_and_reruns_the_retrieval_eval(page):
     open_tab(page, "评测 Eval")
     page.wait_for_function(
