@@ -543,8 +543,9 @@ def _plots(run: EvalRun) -> list[tuple[str, str]]:
     ax.set_xticks([m + width * (len(systems) - 1) / 2 for m in range(len(metrics))], metrics)
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=8, loc="lower right")
-    ax.set_title("Retrieval: ours vs baselines")
-    plots.append(("Retrieval: ours vs baselines", _figure_png(fig)))
+    title = "Retrieval: ours vs baselines" if run.baselines else "Retrieval: ours (hybrid)"
+    ax.set_title(title)
+    plots.append((title, _figure_png(fig)))
     plt.close(fig)
 
     for title, groups in (

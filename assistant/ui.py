@@ -154,11 +154,15 @@ CSS = """
 .source-card details summary {cursor: pointer; color: var(--color-accent);}
 .source-card .src-doc {max-height: 420px; overflow: auto; padding: 4px 8px; margin-top: 4px;
   background: var(--background-fill-primary); border-radius: 6px;}
+.source-card .src-doc h1, .source-card .src-doc h2, .source-card .src-doc h3 {font-size: 1.02em;
+  margin: 10px 0 4px;}
 .src-tag {display: inline-block; border-radius: 4px; padding: 0 6px; margin: 0 4px 2px 0;
   background: var(--color-accent-soft); font-size: 0.8em;}
 .src-tag.model {background: #e0f2e9; color: #14532d;}
 .src-timing {font-size: 0.78em; opacity: 0.6; margin: 0 0 8px 2px;}
 .hint {font-size: 0.85em; opacity: 0.75;}
+#chatbot .examples button, #chatbot button.example {border: 1px solid var(--border-color-primary);
+  border-radius: 10px;}
 .table-container {--font-mono: "Noto Sans SC", "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei",
   "PingFang SC", system-ui, sans-serif;}
 .src-meta code {font-size: 0.9em; word-break: break-all;}
@@ -437,6 +441,8 @@ def build_app(service: Yunying) -> Any:
 
     def on_like(history: list[dict], lang: str, data: gr.LikeData) -> tuple[Any, Any, Any]:
         try:
+            if data.liked not in (True, False):  # a thumb taken back, or a custom flag: nothing to record
+                return None, gr.update(visible=False), gr.update()
             index = data.index if isinstance(data.index, int) else data.index[0]
             text = _text_of(data.value)
             answer = shown_answers.get(text)
@@ -445,7 +451,7 @@ def build_app(service: Yunying) -> Any:
                 if m.get("role") == "user":
                     question = _text_of(m.get("content"))
                     break
-            liked = data.liked is True
+            liked = bool(data.liked)
             feedback = service.record_feedback(
                 question=answer.question if answer else question,
                 answer=answer.answer if answer else unlink_citations(text),
@@ -817,9 +823,10 @@ def build_app(service: Yunying) -> Any:
                             y_lim=[0, 100],
                             sort="-y",
                             label=tr("chart", "zh"),
-                            height=260,
-                            x_title=" ",
-                            y_title="score",
+                            height=280,
+                            x_title="",
+                            y_title="",
+                            x_label_angle=-20,
                         ),
                         "chart",
                     )

@@ -44,10 +44,9 @@ def shoot(url: str, out: Path, lang: str = "zh") -> list[Path]:
             page.get_by_label("English").check()
             page.wait_for_timeout(500)
 
-        box = page.locator("#chat-input textarea")
-        box.fill("小红书为什么属于社区驱动模式？")
-        box.press("Enter")
+        page.get_by_text("小红书为什么属于社区驱动模式", exact=False).first.click()  # an example chip
         page.wait_for_selector("[data-testid=source-card][id^=src-1-]", timeout=90_000)
+        page.locator("#src-1-1 summary").click()  # "open the full document"
         page.wait_for_timeout(800)
         written.append(_save(page, out / "chat.png"))
 
@@ -63,7 +62,7 @@ def shoot(url: str, out: Path, lang: str = "zh") -> list[Path]:
         page.locator("#kb-open input").click()
         page.get_by_role("option", name="价值循环").first.click()
         page.wait_for_selector("#kb-reader h2", timeout=30_000)
-        page.mouse.wheel(0, 330)
+        page.mouse.wheel(0, 260)
         page.wait_for_timeout(800)
         written.append(_save(page, out / "knowledge.png"))
 
@@ -98,7 +97,7 @@ def _save(page, path: Path, budget_kb: int = 250) -> Path:
         from PIL import Image
 
         with Image.open(path) as image:
-            reduced = image.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
+            reduced = image.convert("RGB").quantize(256, Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
         reduced.save(path, optimize=True)
     return path
 
