@@ -707,7 +707,7 @@ def build_app(service: Yunying) -> Any:
         with gr.Row(equal_height=True):
             with gr.Column(scale=4):
                 gr.Markdown("## Yunying 运营知识助手", elem_id="app-head")
-                intro = L(gr.Markdown(tr("intro", "zh"), elem_classes="hint"), "intro", "value")
+                L(gr.Markdown(tr("intro", "zh"), elem_classes="hint"), "intro", "value")
             lang = gr.Radio(
                 [("中文", "zh"), ("English", "en")],
                 value="zh",
@@ -715,7 +715,6 @@ def build_app(service: Yunying) -> Any:
                 elem_id="lang-switch",
                 scale=1,
             )
-        del intro
 
         with gr.Tab("问答 Chat", id="chat"):
             with gr.Row():
