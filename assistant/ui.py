@@ -68,6 +68,9 @@ FIT_EXAMPLES = [
     "creators' audiences on social media.",
 ]
 
+# Events other than /chat and /fit are the page's own plumbing: callable, but not listed as the app's API.
+HIDDEN = "undocumented"
+
 # UI strings: key -> (中文, English)
 TEXT: dict[str, tuple[str, str]] = {
     "intro": (
@@ -773,9 +776,13 @@ def build_app(service: Yunying) -> Any:
                 with gr.Column(scale=2):
                     L(gr.Markdown(tr("sources", "zh")), "sources", "value")
                     sources.render()
-            chatbot.like(on_like, [chatbot, lang], [pending, comment_row, comment])
-            send.click(send_comment, [pending, comment, lang], [pending, comment_row, comment])
-            comment.submit(send_comment, [pending, comment, lang], [pending, comment_row, comment])
+            chatbot.like(on_like, [chatbot, lang], [pending, comment_row, comment], api_visibility=HIDDEN)
+            send.click(
+                send_comment, [pending, comment, lang], [pending, comment_row, comment], api_visibility=HIDDEN
+            )
+            comment.submit(
+                send_comment, [pending, comment, lang], [pending, comment_row, comment], api_visibility=HIDDEN
+            )
 
         with gr.Tab("模式匹配 Model fit", id="fit"):
             with gr.Row():
@@ -916,15 +923,17 @@ def build_app(service: Yunying) -> Any:
             filters = [f_kind, f_model, f_company, f_topic, f_text, lang]
             view_outputs = [counts, table, doc_pick, mine, f_company]
             for control in (f_kind, f_model, f_company, f_topic):
-                control.change(knowledge_view, filters, view_outputs, queue=False)
-            f_text.submit(knowledge_view, filters, view_outputs, queue=False)
-            knowledge_tab.select(knowledge_view, filters, view_outputs)
-            doc_pick.change(read_document, [doc_pick, lang], reader)
-            table.select(pick_row, [table], doc_pick)
-            upload_btn.click(upload, [files, lang], [upload_report, files]).then(
-                knowledge_view, filters, view_outputs
+                control.change(knowledge_view, filters, view_outputs, queue=False, api_visibility=HIDDEN)
+            f_text.submit(knowledge_view, filters, view_outputs, queue=False, api_visibility=HIDDEN)
+            knowledge_tab.select(knowledge_view, filters, view_outputs, api_visibility=HIDDEN)
+            doc_pick.change(read_document, [doc_pick, lang], reader, api_visibility=HIDDEN)
+            table.select(pick_row, [table], doc_pick, api_visibility=HIDDEN)
+            upload_btn.click(upload, [files, lang], [upload_report, files], api_visibility=HIDDEN).then(
+                knowledge_view, filters, view_outputs, api_visibility=HIDDEN
             )
-            remove_btn.click(remove, [mine, lang], remove_report).then(knowledge_view, filters, view_outputs)
+            remove_btn.click(remove, [mine, lang], remove_report, api_visibility=HIDDEN).then(
+                knowledge_view, filters, view_outputs, api_visibility=HIDDEN
+            )
 
         with gr.Tab("新人培训 Onboarding", id="onboarding"):
             onboarding_loaders = build_onboarding(service, lang, L)
@@ -943,16 +952,22 @@ def build_app(service: Yunying) -> Any:
                 ),
                 "eval_table",
             )
-            eval_tab.select(eval_view, [lang], [eval_text, eval_table, *plots])
-            rerun.click(rerun_eval, [lang], [eval_text, eval_table, *plots], concurrency_limit=1)
+            eval_tab.select(eval_view, [lang], [eval_text, eval_table, *plots], api_visibility=HIDDEN)
+            rerun.click(
+                rerun_eval,
+                [lang],
+                [eval_text, eval_table, *plots],
+                concurrency_limit=1,
+                api_visibility=HIDDEN,
+            )
 
         def switch_language(choice: str) -> list[Any]:
             return [gr.update(**{prop: tr(key, choice)}) for _, prop, key in relabel]
 
-        lang.change(switch_language, [lang], [c for c, _, _ in relabel], queue=False)
-        demo.load(knowledge_view, filters, view_outputs)
+        lang.change(switch_language, [lang], [c for c, _, _ in relabel], queue=False, api_visibility=HIDDEN)
+        demo.load(knowledge_view, filters, view_outputs, api_visibility=HIDDEN)
         for fn, inputs, outputs in onboarding_loaders:
-            demo.load(fn, inputs, outputs)
+            demo.load(fn, inputs, outputs, api_visibility=HIDDEN)
     return demo
 
 
@@ -1111,11 +1126,13 @@ def build_onboarding(service: Yunying, lang: Any, L: Callable[..., Any]) -> list
                 )
             feedback = gr.Markdown(elem_id="quiz-feedback")
     quiz_outputs = [state, progress, question, options, feedback]
-    submit_btn.click(submit, [state, options, lang], [state, progress, feedback])
-    next_btn.click(next_question, [state, lang], quiz_outputs)
-    restart_btn.click(restart, [state, lang, module], quiz_outputs)
-    module.input(lambda code, key: start(code, key), [lang, module], quiz_outputs)
-    lang.change(show_path, [lang], [path, module]).then(lambda code: start(code, ""), [lang], quiz_outputs)
+    submit_btn.click(submit, [state, options, lang], [state, progress, feedback], api_visibility=HIDDEN)
+    next_btn.click(next_question, [state, lang], quiz_outputs, api_visibility=HIDDEN)
+    restart_btn.click(restart, [state, lang, module], quiz_outputs, api_visibility=HIDDEN)
+    module.input(lambda code, key: start(code, key), [lang, module], quiz_outputs, api_visibility=HIDDEN)
+    lang.change(show_path, [lang], [path, module], api_visibility=HIDDEN).then(
+        lambda code: start(code, ""), [lang], quiz_outputs, api_visibility=HIDDEN
+    )
     return [(show_path, [lang], [path, module]), (lambda code: start(code, ""), [lang], quiz_outputs)]
 
 

@@ -282,6 +282,10 @@ def test_gradio_client_calls_the_chat_api(server):
     from gradio_client import Client
 
     client = Client(server, verbose=False)
+    api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert [p["parameter_name"] for p in api["/chat"]["parameters"]] == ["message", "kind", "model"]
+    assert len(api["/chat"]["returns"]) == 2 and "/fit" in api
+    assert "/remove" not in api  # the page's own plumbing is not listed as API
     reply, cards = client.predict("什么是私域流量？", "", "", api_name="/chat")
     assert "[1]" in reply and "source-card" in cards
     assert "framework-trends" in cards
