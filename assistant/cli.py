@@ -260,18 +260,14 @@ def evaluate(
 ) -> None:
     """Measure retrieval (ours vs BM25-only, dense-only, plain LangChain) and, with --llm, answers."""
     from assistant import evaluation as ev
-    from assistant.service import Yunying
 
     settings = Settings()
     items = ev.load_items()[:limit] if limit else ev.load_items()
-    service = Yunying(ev.eval_settings(settings))
-    main_index = _service(settings).index if not settings.chroma_url else None
-    if main_index is not None:
-        service.index.seed_from(main_index)
-    sources = [settings.knowledge_dir, ev.REPO_EVALS / "fixtures"]
-    ingest_report = service.ingest(sources, progress=not as_json and sys.stderr.isatty())
-    if ingest_report.failed:
-        raise UserError(f"eval store: {ingest_report.failed[0].error}")
+    try:
+        service = ev.prepare_eval_service(settings, progress=not as_json and sys.stderr.isatty())
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    sources = ev.eval_sources(settings)
     compare: dict[str, Any] = {}
     if baselines:
         from assistant.embedding import E5_MODEL_NAME

@@ -112,6 +112,12 @@ class Settings(BaseSettings):
         "similarity is below GATE_MIN_DENSE (calibrated on the golden set; see evals/golden/README.md).",
     )
     gate_min_dense: float = Field(default=0.87, ge=0.0, le=1.0, description="See GATE_MIN_COVERAGE.")
+    max_upload_mb: float = Field(
+        default=20.0,
+        gt=0,
+        le=1024,
+        description="Largest file the app accepts as an upload, in MB (bigger files are rejected, not cut).",
+    )
     host: str = Field(default="127.0.0.1", description="Where `yunying serve` listens.")
     port: int = Field(default=7860, ge=1, le=65535, description="Port of `yunying serve`.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
@@ -145,6 +151,23 @@ class Settings(BaseSettings):
     @property
     def logs_dir(self) -> Path:
         return self.data_dir / "logs"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.data_dir / "feedback.jsonl"
+
+    @property
+    def memos_dir(self) -> Path:
+        return self.data_dir / "memos"
+
+    @property
+    def eval_report_dir(self) -> Path:
+        """The report the app's Eval tab shows (and its re-run button rewrites)."""
+        return self.data_dir / "eval" / "latest"
 
     @property
     def manifest_path(self) -> Path:

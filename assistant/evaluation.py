@@ -272,6 +272,75 @@ def eval_settings(settings: Settings) -> Settings:
     )
 
 
+def eval_sources(settings: Settings) -> list[Path]:
+    return [settings.knowledge_dir, REPO_EVALS / "fixtures"]
+
+
+def prepare_eval_service(settings: Settings, main: Any | None = None, progress: bool = False) -> Any:
+    """The service over the eval store, brought up to date with the knowledge folder and the eval fixtures.
+    An empty eval store is first seeded with the main store's vectors (no re-embedding); users' uploads
+    are never part of it. `main`, the app's service, lends its loaded embedding model."""
+    from assistant.service import Yunying
+
+    embedder = main.index.embedder if main is not None else None
+    service = Yunying(eval_settings(settings), embedder=embedder)
+    if not settings.chroma_url:
+        source = main.index if main is not None else Yunying(settings, embedder=embedder).index
+        if service.index.seed_from(source):
+            for doc_id, info in catalog_kinds(service.index).items():
+                if info == "user":
+                    service.index.remove_document(doc_id)
+    report = service.ingest(eval_sources(settings), progress=progress)
+    if report.failed:
+        raise ValueError(f"eval store: {report.failed[0].error}")
+    return service
+
+
+def catalog_kinds(index: Any) -> dict[str, str]:
+    return {str(m.get("doc_id", "")): str(m.get("kind", "")) for m in index.chunk_metadatas()}
+
+
+def run_retrieval_eval(
+    settings: Settings,
+    main: Any | None = None,
+    report_dir: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> EvalRun:
+    """Retrieval metrics of our hybrid system over the golden set (no baselines, no answers, no fit): what
+    the app's re-run button does, in well under a minute. Writes the report when `report_dir` is given."""
+    service = prepare_eval_service(settings, main)
+    run = run_eval(service, load_items(), backend="retrieval-only", progress=progress)
+    if report_dir is not None:
+        write_report(run, report_dir)
+    return run
+
+
+class ReportView(BaseModel):
+    """A written report as the app shows it."""
+
+    directory: str
+    summary: dict[str, Any]
+    plots: list[tuple[str, str]] = Field(default_factory=list, description="(title, PNG path)")
+    written: str = ""
+
+
+def read_report(directory: Path) -> ReportView | None:
+    """The report in `directory` (None when there is none yet, or it cannot be read)."""
+    results = directory / "results.json"
+    try:
+        data = json.loads(results.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    plots = [
+        (str(p.get("title", "")), str(directory / str(p.get("file", ""))))
+        for p in data.get("plots", [])
+        if (directory / str(p.get("file", ""))).is_file()
+    ]
+    summary = {k: v for k, v in data.items() if k not in ("items", "plots")}
+    written = time.strftime("%Y-%m-%d %H:%M", time.localtime(results.stat().st_mtime))
+    return ReportView(directory=str(directory), summary=summary, plots=plots, written=written)
+
+
 def run_eval(
     service: Any,
     items: list[EvalItem],
@@ -474,8 +543,9 @@ def _plots(run: EvalRun) -> list[tuple[str, str]]:
     ax.set_xticks([m + width * (len(systems) - 1) / 2 for m in range(len(metrics))], metrics)
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=8, loc="lower right")
-    ax.set_title("Retrieval: ours vs baselines")
-    plots.append(("Retrieval: ours vs baselines", _figure_png(fig)))
+    title = "Retrieval: ours vs baselines" if run.baselines else "Retrieval: ours (hybrid)"
+    ax.set_title(title)
+    plots.append((title, _figure_png(fig)))
     plt.close(fig)
 
     for title, groups in (
@@ -544,9 +614,15 @@ def write_report(run: EvalRun, directory: Path) -> Path:
         answer_block += (
             "<h2>Model fit</h2><pre>" + esc(json.dumps(run.fit, ensure_ascii=False, indent=2)) + "</pre>"
         )
+    figures = _plots(run)
     plots = "".join(
-        f"<h3>{esc(t)}</h3><img alt='{esc(t)}' src='data:image/png;base64,{png}'/>" for t, png in _plots(run)
+        f"<h3>{esc(t)}</h3><img alt='{esc(t)}' src='data:image/png;base64,{png}'/>" for t, png in figures
     )
+    plot_files = []
+    for title, png in figures:  # the same plots as files, for the app's Eval tab
+        name = "plot-" + re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") + ".png"
+        (directory / name).write_bytes(base64.b64decode(png))
+        plot_files.append({"title": title, "file": name})
     n_scored = sum(1 for r in run.items if r.retrieval)
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Yunying eval report</title>
 <style>{REPORT_CSS}</style></head><body>
@@ -564,7 +640,9 @@ Retrieval metrics are document-level over the {n_scored} items with expected sou
     path.write_text(page, encoding="utf-8")
     (directory / "results.json").write_text(
         json.dumps(
-            {**run.model_dump(), "items": [r.model_dump() for r in run.items]}, ensure_ascii=False, indent=1
+            {**run.model_dump(), "items": [r.model_dump() for r in run.items], "plots": plot_files},
+            ensure_ascii=False,
+            indent=1,
         ),
         encoding="utf-8",
     )

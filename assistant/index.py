@@ -533,6 +533,24 @@ class KnowledgeIndex:
             StoredChunk(cid, doc or "", meta) for cid, doc, meta in self._get_all(["documents", "metadatas"])
         ]
 
+    def chunk_metadatas(self) -> Iterable[dict]:
+        """Every chunk's metadata (the document catalogue is built from these)."""
+        return (meta for _, _, meta in self._get_all(["metadatas"]))
+
+    def document_chunks(self, doc_id: str) -> list[StoredChunk]:
+        """One document's chunks, in reading order."""
+        batch = self.collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])  # type: ignore[list-item]
+        rows = zip(batch["ids"], batch["documents"] or [], batch["metadatas"] or [], strict=True)
+        chunks = [StoredChunk(cid, doc or "", meta or {}) for cid, doc, meta in rows]
+        return sorted(chunks, key=lambda c: int(c.metadata.get("position", 0)))
+
+    def remove_document(self, doc_id: str) -> int:
+        """Delete a document's chunks; returns how many there were."""
+        ids = self.collection.get(where={"doc_id": doc_id}, include=[])["ids"]
+        if ids:
+            self._delete(list(ids))
+        return len(ids)
+
     # ---- writing the store
 
     def _delete(self, chunk_ids: list[str]) -> None:

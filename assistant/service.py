@@ -2,35 +2,47 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from assistant.catalog import DocumentInfo, catalog, document_body
 from assistant.chains import Answer, AnswerChain
 from assistant.config import Settings, apply_offline_env
-from assistant.fit import FitAnalysis, FitAnalyzer, SelectionFactors, enrich_with_llm
+from assistant.corpus import user_doc_id
+from assistant.evaluation import ReportView, read_report, run_retrieval_eval
+from assistant.feedback import Feedback, append_feedback
+from assistant.fit import FitAnalysis, FitAnalyzer, FitInputError, SelectionFactors, enrich_with_llm
 from assistant.index import IngestReport, KnowledgeIndex, StoredChunk
 from assistant.onboarding import Lang, LearningModule, QuizQuestion, build_quiz, learning_path
 from assistant.retrieval import Hit, HybridRetriever, Mode, SearchFilters
+from assistant.uploads import RemoveResult, UploadResult, check_upload, safe_filename, store_upload
+
+log = logging.getLogger("yunying.service")
 
 
 class Yunying:
     """Owns the index and the retriever for one process; loads the embedding model once, lazily."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, embedder: Any | None = None) -> None:
         apply_offline_env()
         self.settings = settings or Settings()
+        self._embedder = embedder  # another service's loaded model, shared (the eval store)
         self._write_lock = threading.Lock()
+        self._eval_lock = threading.Lock()
         self._chat_models: dict[str, Any] = {}
         self._onboarding_lock = threading.Lock()
         self._onboarding: dict[tuple, Any] = {}
 
     @cached_property
     def index(self) -> KnowledgeIndex:
-        return KnowledgeIndex(self.settings)
+        return KnowledgeIndex(self.settings, embedder=self._embedder)
 
     @cached_property
     def retriever(self) -> HybridRetriever:
@@ -76,13 +88,23 @@ class Yunying:
         return self.answer_chain(backend).invoke(question, history)
 
     def fit(
-        self, description: str, backend: str | None = None, factors: SelectionFactors | None = None
+        self,
+        description: str,
+        backend: str | None = None,
+        factors: SelectionFactors | dict[str, str] | None = None,
     ) -> FitAnalysis:
         """Rank the five operating models for a business and draft the memo. The scoring is deterministic;
-        an LLM backend adds checked profile fields, a cited rationale and a summary."""
+        an LLM backend adds checked profile fields, a cited rationale and a summary. `factors` are the
+        optional selection factors (business_type, resources, target_users, stage) of the app's form."""
         from assistant.memo import render_markdown
 
         backend = backend or self.settings.llm
+        if isinstance(factors, dict):
+            try:
+                factors = SelectionFactors(**{k: (v or "") for k, v in factors.items()})
+            except ValidationError as exc:
+                error = exc.errors()[0]
+                raise FitInputError(f"{'.'.join(map(str, error['loc']))}: {error['msg']}") from exc
         analysis = FitAnalyzer(self.retriever, backend).analyze(description, factors)
         if backend != "none":
             started = time.perf_counter()
@@ -90,6 +112,138 @@ class Yunying:
             analysis.seconds = round(analysis.seconds + time.perf_counter() - started, 2)
         analysis.memo_markdown = render_markdown(analysis)
         return analysis
+
+    # ---- the knowledge catalogue, users' files
+
+    def documents(self) -> list[DocumentInfo]:
+        """Every stored document with its metadata and chunk count (framework, cases, then users')."""
+        return catalog(self.index.chunk_metadatas())
+
+    def document(self, doc_id: str) -> tuple[DocumentInfo, str]:
+        """One document's metadata and whole text (Markdown); KeyError when the store has no such id."""
+        chunks = self.index.document_chunks(doc_id)
+        if not chunks:
+            raise KeyError(doc_id)
+        info = catalog(c.metadata for c in chunks)[0]
+        body = document_body(info, [(int(c.metadata.get("position", 0)), c.text) for c in chunks])
+        return info, body
+
+    def add_user_files(
+        self, paths: Sequence[Path], progress: Callable[[float, str], None] | None = None
+    ) -> list[UploadResult]:
+        """Check each file (extension, size, readable, no knowledge front matter), copy the good ones to
+        DATA_DIR/uploads under a sanitised name, then ingest them incrementally. One result per file."""
+        uploads = self.settings.uploads_dir
+        results: list[UploadResult] = []
+        stored: list[tuple[UploadResult, Path]] = []
+        total = max(1, len(paths))
+        for i, path in enumerate(paths):
+            path = Path(path)
+            name = safe_filename(path.name)
+            if progress:
+                progress(i / total * 0.5, f"checking {name}")
+            reason = check_upload(path, name, self.settings.max_upload_mb)
+            if reason:
+                log.info("upload rejected: %s: %s", name, reason)
+                results.append(UploadResult(name=name, status="rejected", reason=reason))
+                continue
+            result = UploadResult(name=name, status="accepted", stored_as=str(uploads / name))
+            results.append(result)
+            if any(r.name == name for r, _ in stored):
+                result.status, result.reason = "rejected", "the same name twice in one upload"
+                continue
+            stored.append((result, store_upload(path, uploads, name)))
+        if not stored:
+            return results
+        if progress:
+            progress(0.5, "indexing")
+        report = self.ingest([target for _, target in stored])
+        failed = {str(Path(f.path).resolve()): f.error for f in report.failed}
+        for result, target in stored:
+            doc_id = user_doc_id(target)
+            result.doc_id = doc_id
+            if str(target.resolve()) in failed:
+                target.unlink(missing_ok=True)
+                result.status = "rejected"
+                result.reason = failed[str(target.resolve())].replace(str(target.resolve()), result.name)
+                result.reason = result.reason.removeprefix(f"{result.name}: ")
+                result.doc_id = ""
+            elif doc_id in report.unchanged:
+                result.status = "unchanged"
+            elif doc_id in report.updated:
+                result.status = "updated"
+        for result in results:
+            if result.doc_id:
+                chunks = self.index.document_chunks(result.doc_id)
+                result.chunks = len(chunks)
+                result.title = str(chunks[0].metadata.get("title", "")) if chunks else ""
+        if progress:
+            progress(1.0, "done")
+        return results
+
+    def remove_user_document(self, doc_id: str) -> RemoveResult:
+        """Delete one of the users' documents: its chunks, and its file when it is an upload. Framework and
+        case documents cannot be removed here (ValueError); an unknown id is a KeyError."""
+        info, _ = self.document(doc_id)
+        if info.kind != "user":
+            raise ValueError(f"{doc_id} is a {info.kind} document; only your own documents can be removed")
+        with self._write_lock:
+            removed = self.index.remove_document(doc_id)
+        source = Path(info.source)
+        uploads = self.settings.uploads_dir.resolve()
+        deleted = False
+        if info.source and uploads in source.resolve().parents and source.is_file():
+            source.unlink()  # only our copy; a file ingested from the user's own folder stays where it is
+            deleted = True
+        return RemoveResult(doc_id=doc_id, title=info.title, chunks_removed=removed, file_deleted=deleted)
+
+    # ---- feedback, memos, eval
+
+    def record_feedback(
+        self,
+        question: str,
+        answer: str,
+        liked: bool,
+        comment: str = "",
+        citations: Sequence[str] = (),
+        backend: str | None = None,
+        feedback_id: str | None = None,
+    ) -> Feedback:
+        """Append one feedback line to DATA_DIR/feedback.jsonl (a later comment reuses the thumb's id)."""
+        feedback = Feedback(
+            question=question,
+            answer=answer,
+            liked=liked,
+            comment=comment.strip()[:2000],
+            citations=list(dict.fromkeys(citations)),
+            backend=backend or self.settings.llm,
+        )
+        if feedback_id:
+            feedback.id = feedback_id
+        return append_feedback(self.settings.feedback_path, feedback)
+
+    def write_memo(self, analysis: FitAnalysis, stem: str | None = None) -> tuple[Path, Path]:
+        """The memo as Markdown and DOCX under DATA_DIR/memos (one pair per analysis)."""
+        from assistant.memo import export
+
+        stem = stem or time.strftime("memo-%Y%m%d-%H%M%S-") + f"{time.perf_counter_ns() % 10_000:04d}"
+        folder = self.settings.memos_dir
+        return export(analysis, folder / f"{stem}.md"), export(analysis, folder / f"{stem}.docx")
+
+    def latest_eval_report(self) -> ReportView | None:
+        return read_report(self.settings.eval_report_dir)
+
+    def run_retrieval_eval(self, progress: Callable[[int, int], None] | None = None) -> ReportView:
+        """Re-measure retrieval over the golden set into DATA_DIR/eval/latest (one run at a time)."""
+        if not self._eval_lock.acquire(blocking=False):
+            raise RuntimeError("an eval is already running")
+        try:
+            run_retrieval_eval(self.settings, self, self.settings.eval_report_dir, progress)
+        finally:
+            self._eval_lock.release()
+        view = self.latest_eval_report()
+        assert view is not None
+        return view
 
     def _store_chunks(self) -> tuple[tuple[int, int], list[StoredChunk]]:
         """The stored chunks and a fingerprint of the store (this process's write counter and the chunk
