@@ -398,7 +398,9 @@ def _place_citations(sentence: str, numbers: list[int]) -> str:
 # ---------------------------------------------------------------- extractive answer (backend "none")
 
 
-def extractive_answer(question: str, sources: list[Citation], max_sentences: int = 3) -> str:
+def extractive_answer(
+    question: str, sources: list[Citation], max_sentences: int = 3, only_overlapping: bool = False
+) -> str:
     """Deterministic answer without an LLM: the sentences of the selected passages that share the most
     (IDF-free, distinct) words with the question, each cited. English questions prefer English text."""
     q_tokens = {t for t in tokenize(question) if len(t) > 1 or not t.isascii()}
@@ -412,12 +414,14 @@ def extractive_answer(question: str, sources: list[Citation], max_sentences: int
             overlap = len(q_tokens & tokens) + 0.2 * sum(1 for t in q_tokens if t in sentence.lower())
             language_bonus = 1.0 if want_english == (not is_chinese(sentence)) else 0.0
             rank_bonus = 0.3 * (len(sources) - source.n)
-            scored.append((overlap + language_bonus + rank_bonus, -source.n, -position, sentence))
+            scored.append((overlap + language_bonus + rank_bonus, -source.n, -position, sentence, overlap))
     if not scored:
         return ""
+    if only_overlapping and any(row[4] > 0 for row in scored):
+        scored = [row for row in scored if row[4] > 0]  # else a follow-up repeats the first turn's answer
     best = sorted(scored, reverse=True)[:max_sentences]
     best.sort(key=lambda s: (-s[1], -s[2]))  # source order, then reading order
-    parts = [_place_citations(sentence.strip(), [-neg_n]) for _, neg_n, _, sentence in best]
+    parts = [_place_citations(sentence.strip(), [-neg_n]) for _, neg_n, _, sentence, _ in best]
     if want_english:
         return "From the knowledge base: " + " ".join(parts)
     return "根据知识库：" + "".join(parts)
@@ -536,7 +540,12 @@ class AnswerChain:
         sources = select_context(hits, self.max_sources, companies=companies)
         answer_question = state["query"] if state["injection"] else question
         if self.llm is None:
-            raw = extractive_answer(state["query"], sources)
+            # retrieval used the merged question; the sentences are chosen for what this turn asks, so a
+            # follow-up ("那它是怎么变现的？") does not repeat the first turn's answer
+            follow_up = bool(state["history"]) and not state["injection"]
+            raw = extractive_answer(
+                question if follow_up else state["query"], sources, only_overlapping=follow_up
+            )
             timings["ttft_ms"] = round((time.perf_counter() - started) * 1000, 1)
             yield raw
         else:

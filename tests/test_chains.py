@@ -192,6 +192,9 @@ def test_follow_up_is_rewritten_with_the_previous_question(service):
     answer = service.answer_chain("none").invoke("那它是怎么变现的？", history)
     assert "小红书" in answer.standalone_question
     assert "case-xiaohongshu" in {c.doc_id for c in answer.citations}
+    # the extractive answer picks sentences for what this turn asks, not the first turn's answer again
+    first = service.answer_chain("none").invoke("小红书的主导运营模式是什么？")
+    assert "变现" in answer.answer and answer.answer != first.answer
 
 
 def test_follow_up_uses_the_llm_rewrite_when_there_is_one(service):
