@@ -18,6 +18,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.corpus import split_sentences
+from assistant.errors import check_text
 from assistant.index import tokenize
 from assistant.retrieval import Hit, HybridRetriever, SearchFilters
 
@@ -368,8 +369,10 @@ class AnswerChain:
         gate_min_coverage: float = 0.24,
         gate_min_dense: float = 0.87,
         max_tokens: int = 400,
+        max_question_chars: int = 2000,
     ) -> None:
         self.retriever = retriever
+        self.max_question_chars = max_question_chars
         self.llm = llm
         self.backend = backend if llm is not None else "none"
         self.top_k = top_k
@@ -429,9 +432,9 @@ class AnswerChain:
         filters: SearchFilters | None = None,
     ) -> Iterator[str | Answer]:
         """Yield answer text pieces as they are produced, then the final, checked Answer."""
-        question = (question or "").strip()
-        if not question:
-            raise ValueError("the question is empty")
+        question = check_text(
+            question, what="question", limit=self.max_question_chars, setting="MAX_QUESTION_CHARS"
+        )
         started = time.perf_counter()
         state = self.prepare.invoke(
             {"question": question, "history": list(history or []), "filters": filters}

@@ -11,6 +11,7 @@ from typing import Any
 
 from assistant.chains import Answer, AnswerChain
 from assistant.config import Settings, apply_offline_env
+from assistant.errors import check_text
 from assistant.fit import FitAnalysis, FitAnalyzer, llm_summary
 from assistant.index import IngestReport, KnowledgeIndex
 from assistant.retrieval import Hit, HybridRetriever, Mode, SearchFilters
@@ -44,6 +45,9 @@ class Yunying:
         filters: SearchFilters | None = None,
         mode: Mode = "hybrid",
     ) -> list[Hit]:
+        query = check_text(
+            query, what="query", limit=self.settings.max_question_chars, setting="MAX_QUESTION_CHARS"
+        )
         return self.retriever.search(query, k=k, filters=filters, mode=mode)
 
     def chat_model(self, backend: str | None = None) -> Any:
@@ -65,6 +69,7 @@ class Yunying:
             gate_min_coverage=self.settings.gate_min_coverage,
             gate_min_dense=self.settings.gate_min_dense,
             max_tokens=self.settings.llm_max_tokens,
+            max_question_chars=self.settings.max_question_chars,
         )
 
     def ask(
@@ -76,6 +81,12 @@ class Yunying:
         """Rank the five operating models for a business and draft the memo (deterministic scoring)."""
         from assistant.memo import render_markdown
 
+        description = check_text(
+            description,
+            what="business description",
+            limit=self.settings.max_description_chars,
+            setting="MAX_DESCRIPTION_CHARS",
+        )
         backend = backend or self.settings.llm
         analysis = FitAnalyzer(self.retriever, backend).analyze(description)
         if backend != "none":
