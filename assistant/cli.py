@@ -400,14 +400,25 @@ def bench(
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Interface to listen on (default 127.0.0.1; any other needs YUNYING_AUTH)."),
+    ] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port to listen on.")] = None,
+    insecure: Annotated[
+        bool,
+        typer.Option("--insecure", help="Allow a non-loopback address without a login (not recommended)."),
+    ] = False,
 ) -> None:
     """Serve the Gradio app (chat with source cards)."""
-    from assistant.ui import launch
+    from assistant.security import serve_logins
 
     settings = Settings()
-    launch(_service(settings), host=host or settings.host, port=port or settings.port)
+    host = host or settings.host
+    logins = serve_logins(settings, host, insecure)  # refuses before anything slow is loaded
+    from assistant.ui import launch
+
+    launch(_service(settings), host=host, port=port or settings.port, auth=logins)
 
 
 @app.command()

@@ -122,7 +122,20 @@ def build_app(service: Yunying) -> Any:
     return demo
 
 
-def launch(service: Yunying, host: str = "127.0.0.1", port: int = 7860) -> None:
+def queue_concurrency(settings: Any) -> int:
+    """Chat requests run at once. llama.cpp serves one request at a time, so with the local model the
+    others wait in Gradio's queue, which shows each user their position, instead of piling up on its lock."""
+    return 1 if settings.llm == "local" else int(settings.concurrency)
+
+
+def launch(
+    service: Yunying,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: list[tuple[str, str]] | None = None,
+) -> None:
+    """Serve the app. `auth`: logins the app requires (None: open; `yunying serve` only allows that on
+    loopback or with --insecure)."""
     import gradio as gr
 
     if service.settings.knowledge_dir.exists():  # `python app.py` on a fresh store works too
@@ -131,6 +144,12 @@ def launch(service: Yunying, host: str = "127.0.0.1", port: int = 7860) -> None:
             log.warning("not ingested: %s", failed.error)
     service.warm_up()
     demo = build_app(service)
-    demo.queue(default_concurrency_limit=4).launch(
-        server_name=host, server_port=port, show_error=True, css=CSS, theme=gr.themes.Soft()
+    demo.queue(default_concurrency_limit=queue_concurrency(service.settings)).launch(
+        server_name=host,
+        server_port=port,
+        auth=auth or None,
+        auth_message="Yunying 运营知识助手: please log in / 请登录" if auth else None,
+        show_error=True,
+        css=CSS,
+        theme=gr.themes.Soft(),
     )
