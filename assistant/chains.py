@@ -207,7 +207,7 @@ def query_coverage(query: str, hits: list[Hit], idf: dict[str, float], max_idf: 
 
 def strip_injection(question: str) -> str:
     """The legitimate part of a question that also carries an injection attempt ('' when none is left)."""
-    parts = re.split(r"(?<=[。！？!?；;：:】\]])\s*|\n", question)
+    parts = re.split(r"(?<=[。！？!?；;：:】\]])\s*|(?<=\.)\s+|\n", question)
     kept = [p for p in parts if p.strip() and not _INJECTION_QUESTION.search(p)]
     return "".join(kept).strip(" 【】[]:：")
 
@@ -253,6 +253,24 @@ Rules:
 6. If the sources do not contain the answer, reply exactly: NOT_COVERED"""
 
 NOT_COVERED = "NOT_COVERED"
+
+# Word sequences of the rules above; an answer sentence that repeats one is a prompt leak (a model talked
+# into "revealing its instructions"), never knowledge.
+_PROMPT_PHRASES = [
+    " ".join(words[i : i + 5]).lower()
+    for line in SYSTEM_PROMPT.splitlines()[2:]
+    for words in [re.sub(r"^\d+\.\s*", "", line).split()]
+    for i in range(0, max(1, len(words) - 4), 2)
+]
+
+
+def scrub_prompt_leak(text: str) -> str:
+    """The answer without sentences that repeat the system prompt's rules."""
+    sentences = split_sentences(text)
+    kept = [s for s in sentences if not any(p in " ".join(s.lower().split()) for p in _PROMPT_PHRASES)]
+    if len(kept) == len(sentences):
+        return text
+    return "".join(s if is_chinese(s) else s + " " for s in kept).strip()
 
 
 def build_messages(question: str, sources: list[Citation]) -> list[Any]:
@@ -489,7 +507,7 @@ class AnswerChain:
             timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
             yield Answer(**base, answer=text, refused=True, timings=timings, nearest_topics=nearest)
             return
-        checked, cited, flagged = post_check(raw, sources)
+        checked, cited, flagged = post_check(scrub_prompt_leak(raw), sources)
         timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
         if not cited:
             # Nothing in the answer is supported by a source: the model answered from its own knowledge
