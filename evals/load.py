@@ -111,6 +111,25 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     return {"p50_ms": round(statistics.median(ordered), 1), "p95_ms": round(p95, 1), "n": len(ordered)}
 
 
+def judge(done: list[Session], others: set[str]) -> list[str]:
+    """What went wrong in the finished sessions ([] when all is well)."""
+    failures: list[str] = []
+    for s in done:
+        if s.error:
+            failures.append(f"{s.name}: {s.error}")
+            continue
+        if len(s.answers) != len(TURNS) or not all(a.strip() for a in s.answers):
+            failures.append(f"{s.name}: {len(s.answers)} answers, some empty")
+            continue
+        # Another session's history would make turn 3 about that session's company: its case would lead
+        # the sources. (A case that merely mentions this company, cited after it, is no crossing.)
+        if s.first_cited[-1] in others - {s.doc_id}:
+            failures.append(f"{s.name}: turn 3 is about another session's company ({s.first_cited[-1]})")
+        if s.doc_id not in s.cited[-1]:
+            failures.append(f"{s.name}: turn 3 does not cite {s.doc_id} (cited {sorted(s.cited[-1])})")
+    return failures
+
+
 def run(
     url: str, sessions: int, timeout: float = 120.0, auth: tuple[str, str] | None = None
 ) -> dict[str, Any]:
@@ -132,20 +151,7 @@ def run(
         done = list(pool.map(start, chosen))
     wall = time.perf_counter() - started
 
-    failures: list[str] = []
-    for s in done:
-        if s.error:
-            failures.append(f"{s.name}: {s.error}")
-            continue
-        if len(s.answers) != len(TURNS) or not all(a.strip() for a in s.answers):
-            failures.append(f"{s.name}: {len(s.answers)} answers, some empty")
-            continue
-        # Another session's history would make turn 3 about that session's company: its case would lead
-        # the sources. (A case that merely mentions this company, cited after it, is no crossing.)
-        if s.first_cited[-1] in others - {s.doc_id}:
-            failures.append(f"{s.name}: turn 3 is about another session's company ({s.first_cited[-1]})")
-        if s.doc_id not in s.cited[-1]:
-            failures.append(f"{s.name}: turn 3 does not cite {s.doc_id} (cited {sorted(s.cited[-1])})")
+    failures = judge(done, others)
     all_ms = [ms for s in done for ms in s.latencies_ms]
     summary = {
         "url": url,

@@ -39,3 +39,27 @@ def test_load_script_refuses_anything_but_localhost():
         timeout=60,
     )
     assert result.returncode != 0 and "only talks to localhost" in result.stderr
+
+
+def test_the_crossing_check_catches_a_leaked_history():
+    """The judge itself: a session whose third turn is led by another session's company is a crossing; a
+    case that only mentions the company, cited after its own case, is not."""
+    sys.path.insert(0, str(REPO / "evals"))
+    import load
+
+    def session(name: str, doc_id: str, third: list[str]) -> load.Session:
+        s = load.Session(name, doc_id, answers=["a", "b", "c"], latencies_ms=[1.0, 1.0, 1.0])
+        s.cited = [{doc_id}, {doc_id}, set(third)]
+        s.first_cited = [doc_id, doc_id, third[0]]
+        return s
+
+    others = {"case-jd", "case-xiaohongshu", "case-perfect-diary"}
+    fine = [
+        session("京东", "case-jd", ["case-jd"]),
+        session("小红书", "case-xiaohongshu", ["case-xiaohongshu", "case-perfect-diary"]),
+    ]
+    assert load.judge(fine, others) == []
+    leaked = [session("京东", "case-jd", ["case-xiaohongshu"])]
+    failures = load.judge(leaked, others)
+    assert any("another session's company (case-xiaohongshu)" in f for f in failures)
+    assert any("does not cite case-jd" in f for f in failures)
