@@ -31,7 +31,7 @@ browser-deps:
 	fi
 
 lint: setup
-	$(PY) -m ruff check assistant tests app.py
+	$(PY) -m ruff check assistant tests app.py scripts evals
 
 test: setup browser-deps lint
 	$(PY) -m pytest -q -ra

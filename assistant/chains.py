@@ -18,6 +18,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.corpus import split_sentences
+from assistant.errors import check_text
 from assistant.index import tokenize
 from assistant.retrieval import Hit, HybridRetriever, SearchFilters
 
@@ -219,7 +220,7 @@ def query_coverage(query: str, hits: list[Hit], idf: dict[str, float], max_idf: 
 
 def strip_injection(question: str) -> str:
     """The legitimate part of a question that also carries an injection attempt ('' when none is left)."""
-    parts = re.split(r"(?<=[。！？!?；;：:】\]])\s*|\n", question)
+    parts = re.split(r"(?<=[。！？!?；;：:】\]])\s*|(?<=\.)\s+|\n", question)
     kept = [p for p in parts if p.strip() and not _INJECTION_QUESTION.search(p)]
     return "".join(kept).strip(" 【】[]:：")
 
@@ -282,6 +283,24 @@ Rules:
    reply exactly: NOT_COVERED"""
 
 NOT_COVERED = "NOT_COVERED"
+
+# Word sequences of the rules above; an answer sentence that repeats one is a prompt leak (a model talked
+# into "revealing its instructions"), never knowledge.
+_PROMPT_PHRASES = [
+    " ".join(words[i : i + 5]).lower()
+    for line in SYSTEM_PROMPT.splitlines()[2:]
+    for words in [re.sub(r"^\d+\.\s*", "", line).split()]
+    for i in range(0, max(1, len(words) - 4), 2)
+]
+
+
+def scrub_prompt_leak(text: str) -> str:
+    """The answer without sentences that repeat the system prompt's rules."""
+    sentences = split_sentences(text)
+    kept = [s for s in sentences if not any(p in " ".join(s.lower().split()) for p in _PROMPT_PHRASES)]
+    if len(kept) == len(sentences):
+        return text
+    return "".join(s if is_chinese(s) else s + " " for s in kept).strip()
 
 
 def build_messages(question: str, sources: list[Citation], earlier: str = "") -> list[Any]:
@@ -444,8 +463,10 @@ class AnswerChain:
         gate_min_coverage: float = 0.24,
         gate_min_dense: float = 0.87,
         max_tokens: int = 400,
+        max_question_chars: int = 2000,
     ) -> None:
         self.retriever = retriever
+        self.max_question_chars = max_question_chars
         self.llm = llm
         self.backend = backend if llm is not None else "none"
         self.top_k = top_k
@@ -511,9 +532,9 @@ class AnswerChain:
         filters: SearchFilters | None = None,
     ) -> Iterator[str | Answer]:
         """Yield answer text pieces as they are produced, then the final, checked Answer."""
-        question = (question or "").strip()
-        if not question:
-            raise ValueError("the question is empty")
+        question = check_text(
+            question, what="question", limit=self.max_question_chars, setting="MAX_QUESTION_CHARS"
+        )
         started = time.perf_counter()
         state = self.prepare.invoke(
             {"question": question, "history": list(history or []), "filters": filters}
@@ -577,7 +598,7 @@ class AnswerChain:
             timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
             yield Answer(**base, answer=text, refused=True, timings=timings, nearest_topics=nearest)
             return
-        checked, cited, flagged = post_check(raw, sources, answer_question)
+        checked, cited, flagged = post_check(scrub_prompt_leak(raw), sources, answer_question)
         timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
         if not cited:
             # Nothing in the answer is supported by a source: the model answered from its own knowledge

@@ -3,6 +3,7 @@ fields are only ever added, never renamed or dropped. Errors: non-zero exit, one
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from enum import StrEnum
@@ -80,6 +81,7 @@ def ingest(
         _print_json(report.model_dump())
     else:
         from rich.console import Console
+        from rich.markup import escape
 
         console = Console()
         console.print(
@@ -89,7 +91,9 @@ def ingest(
             f"({report.total_documents} documents, {report.total_chunks} chunks, {report.seconds:.1f} s)"
         )
         for failed in report.failed:
-            console.print(f"[red]failed[/] {failed.error}", soft_wrap=True)
+            console.print(f"[red]failed[/] {escape(failed.error)}", soft_wrap=True)
+        for warning in report.warnings:
+            console.print(f"note: {warning.error}", soft_wrap=True, markup=False, highlight=False)
     if report.failed:
         raise typer.Exit(1)
 
@@ -346,9 +350,11 @@ def fit(
     if text is None and file is None and not factors.given():
         raise UserError("give the business description with --text or --file")
     if file is not None:
+        from assistant.corpus import decode_text
+
         try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            text, _ = decode_text(file.read_bytes())
+        except (OSError, UnicodeError) as exc:
             raise UserError(f"{file}: cannot read the description ({exc.__class__.__name__})") from exc
     if memo is not None and memo.suffix.lower() not in (".md", ".docx"):
         raise UserError(f"{memo}: the memo can be written as .md or .docx")
@@ -480,14 +486,51 @@ def bench(
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Interface to listen on (default 127.0.0.1; any other needs YUNYING_AUTH)."),
+    ] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port to listen on.")] = None,
+    insecure: Annotated[
+        bool,
+        typer.Option("--insecure", help="Allow a non-loopback address without a login (not recommended)."),
+    ] = False,
 ) -> None:
     """Serve the Gradio app (chat with source cards)."""
-    from assistant.ui import launch
+    from assistant.security import serve_logins
 
     settings = Settings()
-    launch(_service(settings), host=host or settings.host, port=port or settings.port)
+    host = host or settings.host
+    logins = serve_logins(settings, host, insecure)  # refuses before anything slow is loaded
+    from assistant.ui import launch
+
+    launch(_service(settings), host=host, port=port or settings.port, auth=logins)
+
+
+@app.command()
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair", help="Delete orphaned and incomplete chunks, then ingest KNOWLEDGE_DIR again."
+        ),
+    ] = False,
+) -> None:
+    """Check the store: documents vs chunks vs BM25, the embedding model, the knowledge folder.
+    Exit code 0 when healthy, 1 when not."""
+    from assistant import doctor as d
+
+    service = _service()
+    report = d.check(service.index)
+    if repair and not report.healthy:
+        report = d.repair(service.index, report)
+    if as_json:
+        _print_json(report.model_dump())
+    else:
+        sys.stdout.write(d.render(report) + "\n")
+    if not report.healthy:
+        raise typer.Exit(1)
 
 
 @app.command("config")
@@ -510,9 +553,48 @@ def show_config(
     Console().print(table)
 
 
+def _redact(message: str) -> str:
+    """Mask every secret in effect (API key, login passwords): a server may echo a key in its error."""
+    try:
+        return Settings().redact(message)
+    except Exception:  # invalid settings: mask what the environment holds
+        import os
+
+        for name in ("YUNYING_OPENAI_API_KEY", "OPENAI_API_KEY"):
+            secret = os.environ.get(name, "")
+            if len(secret) >= 4:
+                message = message.replace(secret, "**********")
+        return message
+
+
 def _fail(message: str, code: int = 1) -> None:
-    sys.stderr.write(f"yunying: error: {' '.join(message.split())}\n")
+    sys.stderr.write(f"yunying: error: {' '.join(_redact(message).split())}\n")
     sys.exit(code)
+
+
+def _llm_error(exc: Exception) -> str | None:
+    """One line for a failure of the answer backend, or None when `exc` is not one."""
+    from assistant.llm import LLMRequestError, LLMUnavailable
+
+    if isinstance(exc, (LLMUnavailable, LLMRequestError)):
+        return str(exc)
+    try:
+        import openai
+    except ImportError:  # pragma: no cover - langchain-openai is a dependency
+        return None
+    settings_url = ""
+    with contextlib.suppress(Exception):
+        settings_url = Settings().openai_base_url
+    where = f" at {settings_url}" if settings_url else ""
+    if isinstance(exc, openai.APIConnectionError):
+        return f"cannot reach the OpenAI-compatible server{where} ({exc.__class__.__name__}); is it running?"
+    if isinstance(exc, openai.APIStatusError):
+        return (
+            f"the OpenAI-compatible server{where} refused the request (HTTP {exc.status_code}: {exc.message})"
+        )
+    if isinstance(exc, openai.OpenAIError):
+        return f"the OpenAI-compatible server{where} failed: {exc}"
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -537,6 +619,14 @@ def main(argv: list[str] | None = None) -> None:
         _fail(str(exc) or exc.__class__.__name__)
     except KeyboardInterrupt:
         _fail("interrupted; the store stays consistent and the next ingest completes it", 130)
+    except Exception as exc:  # the contract: one line, never a traceback (details go to the log)
+        message = _llm_error(exc)
+        if message is None:
+            import logging
+
+            logging.getLogger("yunying").debug("unexpected error", exc_info=True)
+            message = f"unexpected {exc.__class__.__name__}: {exc}"
+        _fail(message)
     sys.exit(result if isinstance(result, int) else 0)
 
 

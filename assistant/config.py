@@ -112,14 +112,45 @@ class Settings(BaseSettings):
         "similarity is below GATE_MIN_DENSE (calibrated on the golden set; see evals/golden/README.md).",
     )
     gate_min_dense: float = Field(default=0.87, ge=0.0, le=1.0, description="See GATE_MIN_COVERAGE.")
-    max_upload_mb: float = Field(
+    max_question_chars: int = Field(
+        default=2000,
+        ge=10,
+        le=100_000,
+        description="Longest question `ask` and the chat accept (characters).",
+    )
+    max_description_chars: int = Field(
+        default=8000,
+        ge=10,
+        le=200_000,
+        description="Longest business description `fit` accepts (characters).",
+    )
+    max_file_mb: float = Field(
         default=20.0,
         gt=0,
-        le=1024,
-        description="Largest file the app accepts as an upload, in MB (bigger files are rejected, not cut).",
+        le=2048,
+        description="Largest file ingest reads (MB); a bigger file is reported as failed.",
     )
-    host: str = Field(default="127.0.0.1", description="Where `yunying serve` listens.")
+    host: str = Field(
+        default="127.0.0.1",
+        description="Where `yunying serve` listens. Any address other than loopback requires AUTH or "
+        "AUTH_FILE (or `serve --insecure`).",
+    )
     port: int = Field(default=7860, ge=1, le=65535, description="Port of `yunying serve`.")
+    auth: SecretStr = Field(
+        default=SecretStr(""),
+        description='Logins for the app, "user:password,user2:password2" (never printed). When set, the '
+        "app asks for a login.",
+    )
+    auth_file: Path | None = Field(
+        default=None, description="A file of logins for the app, one user:password per line (# comments)."
+    )
+    concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="Chat requests the app runs at once with llm none/openai; more wait in Gradio's queue, "
+        "which shows their position. The local model always runs one at a time.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="WARNING", description="Log level of the yunying logger (written to DATA_DIR/logs)."
     )
@@ -172,6 +203,24 @@ class Settings(BaseSettings):
     @property
     def manifest_path(self) -> Path:
         return self.data_dir / "manifest.json"
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+    def secrets(self) -> list[str]:
+        """Secret values in effect (API key, passwords), for redaction of messages that might echo them."""
+        values = [self.openai_api_key.get_secret_value()]
+        for login in self.auth.get_secret_value().split(","):
+            values.append(login.partition(":")[2])
+        return [v for v in values if len(v) >= 4]
+
+    def redact(self, text: str) -> str:
+        """`text` with every secret of these settings (and the OpenAI key from the environment) masked."""
+        for secret in [*self.secrets(), os.environ.get("OPENAI_API_KEY", "")]:
+            if len(secret) >= 4:
+                text = text.replace(secret, "**********")
+        return text
 
     def described(self) -> list[tuple[str, str, str]]:
         """(env var, effective value, description) for every field, for `yunying config`."""

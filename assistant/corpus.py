@@ -117,6 +117,7 @@ class Document(BaseModel):
     source: str = Field(description="Path of the file the document came from.")
     content_hash: str = Field(description="sha256 of the file's bytes.")
     body: str
+    encoding: str = Field(default="utf-8", description="How a text file was decoded (utf-8 or gb18030).")
 
 
 class Chunk(BaseModel):
@@ -230,15 +231,33 @@ def user_doc_id(path: Path) -> str:
 
 
 def _pdf_text(path: Path) -> str:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    """The text layer of a PDF. Encrypted, scanned (image-only), truncated and corrupt files raise a
+    CorpusError that says which of these it is; pypdf's own warnings stay off the console."""
+    import logging
 
+    from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(str(path))
+        if reader.is_encrypted and not reader.decrypt(""):  # an owner-only password still opens
+            raise FileNotDecryptedError("a password is needed")
         pages = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, ValueError, OSError) as exc:
-        raise CorpusError(f"{path}: not a readable PDF ({exc})") from exc
-    return "\n\n".join(p.strip() for p in pages if p.strip())
+    except FileNotDecryptedError as exc:
+        raise CorpusError(
+            f"{path}: the PDF is encrypted with a password; save an unprotected copy and ingest that"
+        ) from exc
+    except CorpusError:
+        raise
+    except Exception as exc:  # pypdf raises many types for damaged files (PdfReadError, KeyError, ...)
+        raise CorpusError(f"{path}: not a readable PDF (damaged or truncated: {exc})") from exc
+    text = "\n\n".join(p.strip() for p in pages if p.strip())
+    if not text:
+        raise CorpusError(
+            f"{path}: the PDF has no text layer (a scan or images only); run it through OCR first"
+        )
+    return text
 
 
 def _docx_text(path: Path) -> str:
@@ -251,6 +270,8 @@ def _docx_text(path: Path) -> str:
     try:
         doc = DocxDocument(str(path))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise CorpusError(f"{path}: not a readable DOCX file ({exc.__class__.__name__})") from exc
+    except Exception as exc:  # a damaged package can fail deeper inside python-docx or lxml
         raise CorpusError(f"{path}: not a readable DOCX file ({exc.__class__.__name__})") from exc
     lines: list[str] = []
     for para in doc.paragraphs:
@@ -273,15 +294,36 @@ def _docx_text(path: Path) -> str:
     return "\n\n".join(lines)
 
 
-def load_document(path: Path) -> Document:
-    """Read one file of any supported type into a validated Document."""
+def decode_text(data: bytes) -> tuple[str, str]:
+    """(text, encoding) of a text file: UTF-8 (with or without BOM), else GB18030, the superset of the
+    GBK/GB2312 that Chinese Windows editors save by default. Binary data (NUL bytes) is refused."""
+    if b"\x00" in data:
+        raise UnicodeError("binary data")
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    return data.decode("gb18030"), "gb18030"
+
+
+def load_document(path: Path, max_bytes: int | None = None) -> Document:
+    """Read one file of any supported type into a validated Document; files over `max_bytes` are refused
+    before they are read."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise CorpusError(f"{path}: unsupported file type '{suffix}' (use {', '.join(SUPPORTED_SUFFIXES)})")
     try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise CorpusError(
+                f"{path}: the file is {size / 1048576:.1f} MB, over the limit of "
+                f"{max_bytes / 1048576:.3g} MB (setting YUNYING_MAX_FILE_MB)"
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise CorpusError(f"{path}: cannot read the file ({exc.strerror})") from exc
+    if not data:
+        raise CorpusError(f"{path}: the file is empty")
     content_hash = sha256_bytes(data)
     user_id = user_doc_id(path)
     if suffix == ".pdf":
@@ -289,12 +331,22 @@ def load_document(path: Path) -> Document:
     if suffix == ".docx":
         return _user_document(path, _docx_text(path), content_hash, user_id)
     try:
-        raw = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CorpusError(f"{path}: not UTF-8 text") from exc
+        raw, encoding = decode_text(data)
+    except UnicodeError as exc:
+        raise CorpusError(f"{path}: not UTF-8 or GB18030 text (binary data?)") from exc
     if suffix == ".txt":
-        return _user_document(path, raw, content_hash, user_id)
-    return parse_markdown(path, raw, content_hash, user_id)
+        doc = _user_document(path, raw, content_hash, user_id)
+    else:
+        doc = parse_markdown(path, raw, content_hash, user_id)
+    doc.encoding = encoding
+    return doc
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
@@ -306,7 +358,10 @@ def discover(paths: Iterable[Path]) -> list[Path]:
         if root.is_file():
             found.append(root)
             continue
+        real_root = root.resolve()
         for path in sorted(root.rglob("*")):
+            if path.is_symlink() and not _inside(path, real_root):
+                continue  # a link out of the folder (to ~/.ssh, /etc...) is not part of this corpus
             if (
                 path.is_file()
                 and path.suffix.lower() in SUPPORTED_SUFFIXES

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assistant.chains import Citation, is_chinese
 from assistant.corpus import MODEL_KEYS, MODEL_NAMES_ZH
+from assistant.errors import InputError
 from assistant.index import tokenize
 from assistant.retrieval import Hit, HybridRetriever, SearchFilters
 
@@ -457,7 +458,7 @@ class FitAnalysis(BaseModel):
     seconds: float = 0.0
 
 
-class FitInputError(ValueError):
+class FitInputError(InputError):
     """Empty or meaningless input."""
 
 

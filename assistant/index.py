@@ -384,6 +384,9 @@ class IngestReport(BaseModel):
     unchanged: list[str] = Field(default_factory=list)
     removed: list[str] = Field(default_factory=list)
     failed: list[FailedFile] = Field(default_factory=list)
+    warnings: list[FailedFile] = Field(
+        default_factory=list, description="Files ingested with a remark (e.g. decoded as GB18030)."
+    )
     chunks_added: int = 0
     chunks_removed: int = 0
     total_documents: int = 0
@@ -605,10 +608,22 @@ class KnowledgeIndex:
         seen_ids: dict[str, str] = {}
         for path in discover(roots):
             try:
-                doc = load_document(path)
+                doc = load_document(path, self.settings.max_file_bytes)
             except CorpusError as exc:
                 report.failed.append(FailedFile(path=str(path), error=str(exc)))
                 continue
+            except Exception as exc:  # never let one odd file stop the others
+                log.exception("loading %s failed", path)
+                report.failed.append(
+                    FailedFile(
+                        path=str(path), error=f"{path}: cannot be read ({exc.__class__.__name__}: {exc})"
+                    )
+                )
+                continue
+            if doc.encoding != "utf-8":
+                report.warnings.append(
+                    FailedFile(path=str(path), error=f"{path}: not UTF-8; read as {doc.encoding.upper()}")
+                )
             doc.source = str(_resolved(path))
             if doc.id in seen_ids:
                 report.failed.append(

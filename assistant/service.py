@@ -16,6 +16,7 @@ from assistant.catalog import DocumentInfo, catalog, document_body
 from assistant.chains import Answer, AnswerChain
 from assistant.config import Settings, apply_offline_env
 from assistant.corpus import user_doc_id
+from assistant.errors import check_text
 from assistant.evaluation import ReportView, read_report, run_retrieval_eval
 from assistant.feedback import Feedback, append_feedback
 from assistant.fit import FitAnalysis, FitAnalyzer, FitInputError, SelectionFactors, enrich_with_llm
@@ -59,6 +60,9 @@ class Yunying:
         filters: SearchFilters | None = None,
         mode: Mode = "hybrid",
     ) -> list[Hit]:
+        query = check_text(
+            query, what="query", limit=self.settings.max_question_chars, setting="MAX_QUESTION_CHARS"
+        )
         return self.retriever.search(query, k=k, filters=filters, mode=mode)
 
     def chat_model(self, backend: str | None = None) -> Any:
@@ -80,6 +84,7 @@ class Yunying:
             gate_min_coverage=self.settings.gate_min_coverage,
             gate_min_dense=self.settings.gate_min_dense,
             max_tokens=self.settings.llm_max_tokens,
+            max_question_chars=self.settings.max_question_chars,
         )
 
     def ask(
@@ -98,13 +103,20 @@ class Yunying:
         optional selection factors (business_type, resources, target_users, stage) of the app's form."""
         from assistant.memo import render_markdown
 
-        backend = backend or self.settings.llm
         if isinstance(factors, dict):
             try:
                 factors = SelectionFactors(**{k: (v or "") for k, v in factors.items()})
             except ValidationError as exc:
                 error = exc.errors()[0]
                 raise FitInputError(f"{'.'.join(map(str, error['loc']))}: {error['msg']}") from exc
+        if (description or "").strip() or not (factors and factors.given()):  # the form's fields alone do
+            description = check_text(
+                description,
+                what="business description",
+                limit=self.settings.max_description_chars,
+                setting="MAX_DESCRIPTION_CHARS",
+            )
+        backend = backend or self.settings.llm
         analysis = FitAnalyzer(self.retriever, backend).analyze(description, factors)
         if backend != "none":
             started = time.perf_counter()
@@ -142,7 +154,7 @@ class Yunying:
             name = safe_filename(path.name)
             if progress:
                 progress(i / total * 0.5, f"checking {name}")
-            reason = check_upload(path, name, self.settings.max_upload_mb)
+            reason = check_upload(path, name, self.settings.max_file_mb)
             if reason:
                 log.info("upload rejected: %s: %s", name, reason)
                 results.append(UploadResult(name=name, status="rejected", reason=reason))

@@ -375,9 +375,10 @@ def upload_report_markdown(results: list[Any], lang: str) -> str:
     return "\n".join(lines)
 
 
-def _short(exc: BaseException) -> str:
+def _short(exc: BaseException, settings: Any = None) -> str:
+    """One line for the user; secrets (API key, passwords) masked, as in the CLI's error lines."""
     text = " ".join(str(exc).split()) or exc.__class__.__name__
-    return text[:300]
+    return (settings.redact(text) if settings is not None else text)[:300]
 
 
 # ---------------------------------------------------------------- the app
@@ -387,6 +388,9 @@ def build_app(service: Yunying) -> Any:
     apply_offline_env()
     import gradio as gr
     import pandas as pd
+
+    def short(exc: BaseException) -> str:
+        return _short(exc, service.settings)
 
     # answers shown in this process, by their displayed text: the like event only carries the text
     shown_answers: OrderedDict[str, Answer] = OrderedDict()
@@ -440,7 +444,7 @@ def build_app(service: Yunying) -> Any:
                     yield link_citations(streamed, turn), waiting
         except Exception as exc:  # the UI must never crash; the log keeps the details
             log.exception("answer failed")
-            yield f"出错了 / Something went wrong: {_short(exc)}", ""
+            yield f"出错了 / Something went wrong: {short(exc)}", ""
 
     def on_like(history: list[dict], lang: str, data: gr.LikeData) -> tuple[Any, Any, Any]:
         try:
@@ -466,7 +470,7 @@ def build_app(service: Yunying) -> Any:
             return feedback.model_dump(), gr.update(visible=True), gr.update(value="")
         except Exception as exc:
             log.exception("feedback failed")
-            gr.Warning(msg(lang, f"反馈未保存：{_short(exc)}", f"Feedback not saved: {_short(exc)}"))
+            gr.Warning(msg(lang, f"反馈未保存：{short(exc)}", f"Feedback not saved: {short(exc)}"))
             return None, gr.update(), gr.update()
 
     on_like.__annotations__["data"] = gr.LikeData  # resolved here: Gradio reads the hint to inject the event
@@ -487,7 +491,7 @@ def build_app(service: Yunying) -> Any:
             gr.Info(msg(lang, "反馈已保存。", "Feedback saved."))
         except Exception as exc:
             log.exception("feedback comment failed")
-            gr.Warning(msg(lang, f"反馈未保存：{_short(exc)}", f"Feedback not saved: {_short(exc)}"))
+            gr.Warning(msg(lang, f"反馈未保存：{short(exc)}", f"Feedback not saved: {short(exc)}"))
         return None, gr.update(visible=False), gr.update(value="")
 
     # ---- model fit
@@ -526,7 +530,7 @@ def build_app(service: Yunying) -> Any:
             return (text, *empty)
         except Exception as exc:
             log.exception("fit failed")
-            return (msg(lang, f"⚠ 分析失败：{_short(exc)}", f"⚠ The analysis failed: {_short(exc)}"), *empty)
+            return (msg(lang, f"⚠ 分析失败：{short(exc)}", f"⚠ The analysis failed: {short(exc)}"), *empty)
         zh = analysis.profile.lang == "zh"
 
         def name(m: str) -> str:
@@ -576,7 +580,7 @@ def build_app(service: Yunying) -> Any:
             chunks = sum(d.chunks for d in docs)
         except Exception as exc:
             log.exception("catalogue failed")
-            gr.Warning(_short(exc))
+            gr.Warning(short(exc))
             return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
         shown = filter_documents(docs, kind=kind, model=model, company=company, topic=topic, text=text)
         users = [d for d in docs if d.kind == "user"]
@@ -607,7 +611,7 @@ def build_app(service: Yunying) -> Any:
             )
         except Exception as exc:
             log.exception("read failed")
-            return msg(lang, f"无法读取：{_short(exc)}", f"Cannot read it: {_short(exc)}")
+            return msg(lang, f"无法读取：{short(exc)}", f"Cannot read it: {short(exc)}")
         return document_markdown(info, body)
 
     def pick_row(table: Any, evt: gr.SelectData) -> Any:
@@ -628,7 +632,7 @@ def build_app(service: Yunying) -> Any:
             results = service.add_user_files(paths, progress=lambda f, what: progress(f, desc=what))
         except Exception as exc:
             log.exception("upload failed")
-            return msg(lang, f"⚠ 上传失败：{_short(exc)}", f"⚠ Upload failed: {_short(exc)}"), gr.update()
+            return msg(lang, f"⚠ 上传失败：{short(exc)}", f"⚠ Upload failed: {short(exc)}"), gr.update()
         return upload_report_markdown(results, lang), gr.update(value=None)
 
     def remove(doc_id: str, lang: str) -> str:
@@ -637,10 +641,10 @@ def build_app(service: Yunying) -> Any:
         try:
             result = service.remove_user_document(doc_id)
         except (KeyError, ValueError) as exc:
-            return f"⚠ {_short(exc)}"
+            return f"⚠ {short(exc)}"
         except Exception as exc:
             log.exception("remove failed")
-            return msg(lang, f"⚠ 删除失败：{_short(exc)}", f"⚠ Could not remove it: {_short(exc)}")
+            return msg(lang, f"⚠ 删除失败：{short(exc)}", f"⚠ Could not remove it: {short(exc)}")
         return msg(
             lang,
             f"已删除「{result.title}」（{result.chunks_removed} 个片段）。",
@@ -655,7 +659,7 @@ def build_app(service: Yunying) -> Any:
         except Exception as exc:
             log.exception("reading the eval report failed")
             report = None
-            gr.Warning(_short(exc))
+            gr.Warning(short(exc))
         images = [gr.update(value=None, visible=False) for _ in range(3)]
         if report is None:
             text = msg(
@@ -695,7 +699,7 @@ def build_app(service: Yunying) -> Any:
             service.run_retrieval_eval(progress=lambda n, total: progress(n / total, desc=f"{n}/{total}"))
         except Exception as exc:
             log.exception("eval failed")
-            gr.Warning(msg(lang, f"评测失败：{_short(exc)}", f"The eval failed: {_short(exc)}"))
+            gr.Warning(msg(lang, f"评测失败：{short(exc)}", f"The eval failed: {short(exc)}"))
         return eval_view(lang)
 
     # ---- layout
@@ -1002,6 +1006,9 @@ def build_onboarding(service: Yunying, lang: Any, L: Callable[..., Any]) -> list
 
     from assistant.onboarding import MODULE_KEYS, QuizQuestion, grade
 
+    def short(exc: BaseException) -> str:
+        return _short(exc, service.settings)
+
     def module_choices(code: str) -> list[tuple[str, str]]:
         try:
             titles = {m.key: m.title for m in service.learning_path(code)}
@@ -1016,7 +1023,7 @@ def build_onboarding(service: Yunying, lang: Any, L: Callable[..., Any]) -> list
         except Exception as exc:
             log.exception("learning path failed")
             return msg(
-                code, f"学习路径暂不可用：{_short(exc)}", f"The path is unavailable: {_short(exc)}"
+                code, f"学习路径暂不可用：{short(exc)}", f"The path is unavailable: {short(exc)}"
             ), gr.update()
         if not modules:
             text = msg(
@@ -1059,7 +1066,7 @@ def build_onboarding(service: Yunying, lang: Any, L: Callable[..., Any]) -> list
             questions = service.quiz(code, module=module or None, n=10, seed=seed)
         except Exception as exc:
             log.exception("quiz failed")
-            gr.Warning(_short(exc))
+            gr.Warning(short(exc))
             questions = []
         state = {"questions": [q.model_dump() for q in questions], "i": 0, "answered": {}, "seed": seed}
         return view(state, code)
@@ -1074,7 +1081,7 @@ def build_onboarding(service: Yunying, lang: Any, L: Callable[..., Any]) -> list
         try:
             result = grade(q, int(chosen))
         except ValueError as exc:
-            return state, gr.update(), f"⚠ {_short(exc)}"
+            return state, gr.update(), f"⚠ {short(exc)}"
         state["answered"].setdefault(q.id, result.correct)  # the first answer counts
         c = result.citation
         verdict = (
@@ -1136,13 +1143,31 @@ def build_onboarding(service: Yunying, lang: Any, L: Callable[..., Any]) -> list
     return [(show_path, [lang], [path, module]), (lambda code: start(code, ""), [lang], quiz_outputs)]
 
 
-def launch(service: Yunying, host: str = "127.0.0.1", port: int = 7860) -> None:
+def queue_concurrency(settings: Any) -> int:
+    """Chat requests run at once. llama.cpp serves one request at a time, so with the local model the
+    others wait in Gradio's queue, which shows each user their position, instead of piling up on its lock."""
+    return 1 if settings.llm == "local" else int(settings.concurrency)
+
+
+def launch(
+    service: Yunying,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: list[tuple[str, str]] | None = None,
+) -> None:
+    """Serve the app. `auth`: logins the app requires (None: open; `yunying serve` only allows that on
+    loopback or with --insecure)."""
     if service.settings.knowledge_dir.exists():  # `python app.py` on a fresh store works too
         report = service.ingest()
         for failed in report.failed:
             log.warning("not ingested: %s", failed.error)
     service.warm_up()
     demo = build_app(service)
-    demo.queue(default_concurrency_limit=4).launch(
-        server_name=host, server_port=port, show_error=True, **launch_options()
+    demo.queue(default_concurrency_limit=queue_concurrency(service.settings)).launch(
+        server_name=host,
+        server_port=port,
+        auth=auth or None,
+        auth_message="Yunying 运营知识助手: please log in / 请登录" if auth else None,
+        show_error=True,
+        **launch_options(),
     )

@@ -1,6 +1,6 @@
 """Users' own files: checked, copied to DATA_DIR/uploads under a safe name, ingested as `user` documents.
 
-The checks run before anything is written: an allowed extension, a size limit (YUNYING_MAX_UPLOAD_MB), a
+The checks run before anything is written: an allowed extension, a size limit (YUNYING_MAX_FILE_MB), a
 file the corpus loader can read, and no knowledge-base front matter (an upload must never replace a
 framework or case document by declaring its id).
 """
@@ -72,7 +72,7 @@ def check_upload(path: Path, name: str, max_mb: float) -> str:
     if size == 0:
         return "the file is empty"
     if size > max_mb * 1024 * 1024:
-        return f"{size / 1024 / 1024:.1f} MB is over the {max_mb:g} MB limit (YUNYING_MAX_UPLOAD_MB)"
+        return f"{size / 1024 / 1024:.1f} MB is over the {max_mb:g} MB limit (YUNYING_MAX_FILE_MB)"
     # parse a copy under the final name's suffix: the loader picks the format by extension
     with tempfile.TemporaryDirectory() as tmp:
         probe = Path(tmp) / f"probe{suffix}"

@@ -21,7 +21,7 @@ NOTE = (
 
 @pytest.fixture
 def service(make_settings, embedder):
-    settings = make_settings(max_upload_mb=0.01)  # 10 KB, so the size limit is cheap to test
+    settings = make_settings(max_file_mb=0.01)  # 10 KB, so the size limit is cheap to test
     svc = Yunying(settings, embedder=embedder)
     svc.ingest([KNOWLEDGE / "framework" / "overview.md"])
     return svc
@@ -65,7 +65,7 @@ def test_uploads_accept_reject_and_stay_incremental(service, tmp_path):
     stored = service.settings.uploads_dir / "Zorblax_打法.md"
     assert stored.read_text(encoding="utf-8") == NOTE
     assert "not accepted" in results["tool.exe"].reason
-    assert "limit" in results["big.txt"].reason and "YUNYING_MAX_UPLOAD_MB" in results["big.txt"].reason
+    assert "limit" in results["big.txt"].reason and "YUNYING_MAX_FILE_MB" in results["big.txt"].reason
     assert "empty" in results["empty.txt"].reason
     assert "front matter" in results["fake.md"].reason
     assert "PDF" in results["broken.pdf"].reason and str(incoming) not in results["broken.pdf"].reason
