@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 
 from assistant.corpus import CorpusError, discover, load_document
 from assistant.embedding import E5_MODEL_NAME
-from assistant.index import TOKENIZER_VERSION, KnowledgeIndex
+from assistant.index import KnowledgeIndex, store_signature
 
 CHECKS = ("chunks", "bm25", "embedding", "files")
 
@@ -135,11 +135,10 @@ def _chunk_findings(rows: list[tuple[str, dict[str, Any]]], signature: str) -> t
 
 def check(index: KnowledgeIndex, knowledge_dir: Path | None = None) -> DoctorReport:
     """Run every check on the store (read only)."""
-    from assistant.corpus import chunking_signature
     from assistant.retrieval import HybridRetriever
 
     settings = index.settings
-    signature = f"{chunking_signature(settings.chunk_size, settings.chunk_overlap)}-t{TOKENIZER_VERSION}"
+    signature = store_signature(settings)
     rows = [(cid, dict(meta or {})) for cid, _, meta in index._get_all(["metadatas"])]
     findings, n_docs = _chunk_findings(rows, signature)
 

@@ -423,6 +423,13 @@ class StoredChunk:
         return str(self.metadata.get("bm25", "")).split()
 
 
+def store_signature(settings: Settings) -> str:
+    """What a document's stored chunks must have been made with to count as current: chunking settings,
+    tokenizer and metadata versions (ingest redoes a document whose chunks record another one)."""
+    chunking = chunking_signature(settings.chunk_size, settings.chunk_overlap)
+    return f"{chunking}-t{TOKENIZER_VERSION}-m{METADATA_VERSION}"
+
+
 def chunk_metadata(chunk: Chunk, doc: Document, signature: str, n_chunks: int) -> dict[str, Any]:
     """Flat metadata (Chroma accepts scalars): a boolean per model so filters stay simple `where`s."""
     meta: dict[str, Any] = {
@@ -601,8 +608,7 @@ class KnowledgeIndex:
         for root in roots:
             if not root.exists():
                 raise CorpusError(f"{root}: no such file or folder")
-        chunking = chunking_signature(self.settings.chunk_size, self.settings.chunk_overlap)
-        signature = f"{chunking}-t{TOKENIZER_VERSION}-m{METADATA_VERSION}"
+        signature = store_signature(self.settings)
 
         documents: list[Document] = []
         seen_ids: dict[str, str] = {}
