@@ -21,6 +21,7 @@ from assistant.evaluation import ReportView, read_report, run_retrieval_eval
 from assistant.feedback import Feedback, append_feedback
 from assistant.fit import FitAnalysis, FitAnalyzer, FitInputError, SelectionFactors, enrich_with_llm
 from assistant.index import IngestReport, KnowledgeIndex, StoredChunk
+from assistant.logs import configure_logging
 from assistant.onboarding import Lang, LearningModule, QuizQuestion, build_quiz, learning_path
 from assistant.retrieval import Hit, HybridRetriever, Mode, SearchFilters
 from assistant.uploads import RemoveResult, UploadResult, check_upload, safe_filename, store_upload
@@ -34,6 +35,7 @@ class Yunying:
     def __init__(self, settings: Settings | None = None, embedder: Any | None = None) -> None:
         apply_offline_env()
         self.settings = settings or Settings()
+        configure_logging(self.settings)
         self._embedder = embedder  # another service's loaded model, shared (the eval store)
         self._write_lock = threading.Lock()
         self._eval_lock = threading.Lock()

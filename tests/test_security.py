@@ -159,3 +159,22 @@ def test_a_fake_source_number_in_the_question_is_never_cited(knowledge_store):
     numbers = {c["n"] for c in answer["citations"]}
     assert not answer["refused"] and numbers and numbers <= {1, 2, 3}
     assert "[9]" not in answer["answer"] and "[12]" not in answer["answer"]
+
+
+def test_the_log_file_masks_secrets_even_inside_tracebacks(tmp_path):
+    import logging
+
+    from assistant.logs import configure_logging
+
+    config = settings(data_dir=tmp_path, openai_api_key=SECRET, auth=f"ann:{PASSWORD}")
+    path = configure_logging(config)
+    log = logging.getLogger("yunying.ui")
+    try:
+        raise RuntimeError(f"401 from server: invalid key {SECRET} for user ann:{PASSWORD}")
+    except RuntimeError:
+        log.exception("answer failed for key %s", SECRET)
+    for handler in logging.getLogger("yunying").handlers:
+        handler.flush()
+    text = path.read_text(encoding="utf-8")
+    assert "answer failed" in text and "RuntimeError" in text and "**********" in text
+    assert SECRET not in text and PASSWORD not in text
