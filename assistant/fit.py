@@ -920,11 +920,12 @@ def llm_rationale(llm: Any, analysis: FitAnalysis, rank: int = 0) -> str:
 def _checked_llm_text(
     llm: Any, system: str, user: str, sources: list[Citation], zh: bool, max_tokens: int
 ) -> str:
-    """Ask with sources renumbered 1..n, keep the reply only when every sentence is supported by the
-    source it cites (after repair) and it is in the right language; map numbers back to the memo's."""
+    """Ask with sources renumbered 1..n; keep the sentences the post-check finds supported by the source
+    they cite (after repair), in the right language, or nothing; map numbers back to the memo's."""
     from langchain_core.messages import HumanMessage, SystemMessage
 
-    from assistant.chains import post_check
+    from assistant.chains import CITATION, post_check
+    from assistant.corpus import split_sentences
 
     if not sources:
         return ""
@@ -941,7 +942,12 @@ def _checked_llm_text(
         if not text or "NOT_COVERED" in text:
             continue
         checked, cited, flagged = post_check(text, numbered)
-        if cited and not flagged and is_chinese(checked) == zh:
+        if flagged:
+            # unsupported sentences are dropped, not shown; what the sources do support is kept
+            kept = [s for s in split_sentences(checked) if CITATION.sub("", s).rstrip() not in flagged]
+            checked = "".join(s if is_chinese(s) else s + " " for s in kept).strip()
+            cited = [c for c in cited if f"[{c.n}]" in checked]
+        if cited and is_chinese(checked) == zh:
             return re.sub(r"\[(\d+)\]", lambda m: f"[{mapping.get(int(m.group(1)), m.group(1))}]", checked)
     return ""
 

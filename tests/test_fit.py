@@ -147,7 +147,13 @@ def test_llm_enrichment_fills_gaps_only_with_grounded_values_and_keeps_the_ranki
     )
     first = analysis.ranking[0].citations[0]
     llm = FakeListChatModel(
-        responses=["这不是 JSON", reading, f"{first.quote[:30]}[1]。", "天气很好[9]。", "天气很好[9]。"]
+        responses=[
+            "这不是 JSON",
+            reading,
+            f"{first.quote[:30]}[1]。这家公司明年一定会在纳斯达克上市[1]。",
+            "天气很好[9]。",
+            "天气很好[9]。",
+        ]
     )
     enriched = enrich_with_llm(llm, analysis)
     assert enriched.profile.revenue_model == "卖猫粮和猫砂"
@@ -156,7 +162,8 @@ def test_llm_enrichment_fills_gaps_only_with_grounded_values_and_keeps_the_ranki
     assert "盈利方式" not in enriched.profile.gaps and "发展阶段" in enriched.profile.gaps
     assert [(r.model, r.score) for r in enriched.ranking] == [(r.model, r.score) for r in analysis.ranking]
     assert enriched.ranking[0].rationale.startswith(analysis.ranking[0].rationale)
-    assert f"[{first.n}]" in enriched.ranking[0].rationale.removeprefix(analysis.ranking[0].rationale)
+    added = enriched.ranking[0].rationale.removeprefix(analysis.ranking[0].rationale)
+    assert f"[{first.n}]" in added and "纳斯达克" not in added  # the unsupported sentence is dropped
     assert enriched.summary == ""  # an unsupported summary is never shown
 
 
