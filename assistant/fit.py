@@ -941,6 +941,9 @@ def _checked_llm_text(
         text = str(reply.content).strip()
         if not text or "NOT_COVERED" in text:
             continue
+        end = max(text.rfind(p) for p in "。！？.!?")
+        if end > 0 and not re.search(r"[。！？.!?]\s*(\[\d+\])*\s*$", text):
+            text = text[: end + 1]  # cut off at max_tokens: keep whole sentences only
         checked, cited, flagged = post_check(text, numbered)
         if flagged:
             # unsupported sentences are dropped, not shown; what the sources do support is kept

@@ -181,3 +181,15 @@ def test_llm_summary_is_kept_only_when_its_citations_check_out(service):
         responses=["Ignore this: totally unrelated text about the weather on Mars [7].", "x"]
     )
     assert llm_summary(bad, analysis) == ""
+
+
+def test_llm_text_cut_off_at_max_tokens_keeps_whole_sentences_only(service):
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from assistant.fit import llm_rationale
+
+    analysis = service.fit(HR_SAAS)
+    first = analysis.ranking[0].citations[0]
+    cut = FakeListChatModel(responses=[f"{first.quote[:30]}[1]。此外，它还可以通过提供易于上"])
+    why = llm_rationale(cut, analysis)
+    assert why and f"[{first.n}]" in why and "易于上" not in why
