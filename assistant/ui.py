@@ -13,12 +13,12 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from assistant.catalog import DocumentInfo, filter_documents
 from assistant.chains import CITATION, Answer, Citation
 from assistant.config import apply_offline_env
-from assistant.corpus import MODEL_KEYS, MODEL_NAMES_ZH
+from assistant.corpus import MODEL_KEYS, MODEL_NAMES_ZH, Topic
 from assistant.retrieval import SearchFilters
 from assistant.service import Yunying
 
@@ -46,19 +46,7 @@ KIND_CHOICES = [
     ("我的文档 Mine", "user"),
 ]
 MODEL_CHOICES = [("全部 All", "")] + [(f"{MODEL_NAMES_ZH[key]} {key}", key) for key in MODEL_KEYS]
-TOPICS = [
-    "overview",
-    "core-loop",
-    "product",
-    "content",
-    "community",
-    "transaction",
-    "service",
-    "support-systems",
-    "trends",
-    "selection",
-    "glossary",
-]
+TOPICS = list(get_args(Topic))  # the front-matter vocabulary, in its order
 KIND_ZH = {"framework": "框架", "case": "案例", "user": "我的文档"}
 
 FIT_EXAMPLES = [
