@@ -12,7 +12,7 @@ import time
 from typing import Any, Literal
 
 from langchain_core.runnables import RunnableLambda
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from assistant.chains import Citation, is_chinese
 from assistant.corpus import MODEL_KEYS, MODEL_NAMES_ZH
@@ -837,18 +837,15 @@ PROFILE_PROMPT = (
 )
 
 
-class _ProfileReading(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-    business_type: str = ""
-    revenue_model: str = ""
-    target_users: str = ""
-    resources: str = ""
-    stage: str = ""
-    channels: str = ""
+# the LLM's reading has exactly the profile's text fields (PROFILE_FIELDS), each a string, "" when unsaid
+_ProfileReading = create_model(
+    "_ProfileReading",
+    __config__=ConfigDict(extra="ignore", str_strip_whitespace=True),
+    **{field: (str, "") for field in PROFILE_FIELDS},  # type: ignore[call-overload]
+)
 
 
-def _parse_profile_reading(text: str) -> _ProfileReading | None:
+def _parse_profile_reading(text: str) -> BaseModel | None:
     """The JSON object in a reply (small models wrap it in prose or code fences); None when invalid."""
     match = re.search(r"\{.*\}", text, re.S)
     if not match:
