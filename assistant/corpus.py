@@ -63,6 +63,9 @@ class FrontMatter(BaseModel):
     company_zh: str | None = None
     aliases: list[str] = Field(default_factory=list, description="Other names users search for.")
     lang: Literal["zh", "en"] = "zh"
+    translation_of: str | None = Field(
+        default=None, description="For a translated twin: the id of the document it translates."
+    )
     industry: str | None = None
     region: Literal["china", "international"] | None = None
     primary_model: ModelKey | None = None
@@ -110,6 +113,7 @@ class Document(BaseModel):
     company_zh: str | None = None
     aliases: list[str] = Field(default_factory=list)
     lang: str = "zh"
+    translation_of: str | None = None
     industry: str | None = None
     region: str | None = None
     primary_model: str | None = None
