@@ -261,12 +261,21 @@ def evaluate(
     limit: Annotated[
         int | None, typer.Option(min=1, help="Only the first N golden items (quick checks).")
     ] = None,
+    split: Annotated[
+        str,
+        typer.Option(
+            help="Golden split: dev (tuned on), test (written blind, never tuned on), all (both together)."
+        ),
+    ] = "dev",
 ) -> None:
     """Measure retrieval (ours vs BM25-only, dense-only, plain LangChain) and, with --llm, answers."""
     from assistant import evaluation as ev
 
+    if split not in ("dev", "test", "all"):
+        raise UserError(f"--split must be dev, test or all, not {split!r}")
     settings = Settings()
-    items = ev.load_items()[:limit] if limit else ev.load_items()
+    items = ev.load_items(split=split)  # type: ignore[arg-type]
+    items = items[:limit] if limit else items
     try:
         service = ev.prepare_eval_service(settings, progress=not as_json and sys.stderr.isatty())
     except ValueError as exc:
@@ -286,7 +295,7 @@ def evaluate(
     if llm is not None:
         chain = service.answer_chain(llm.value)
         answer = lambda item: chain.invoke(item.question, [t.model_dump() for t in item.history])  # noqa: E731
-    fit_cases = ev.load_fit_cases()
+    fit_cases = ev.load_fit_cases(split=split)  # type: ignore[arg-type]
 
     def fit_accuracy() -> dict[str, Any]:
         return ev.fit_accuracy(lambda text: service.fit(text, "none"), fit_cases)
@@ -303,7 +312,7 @@ def evaluate(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"Retrieval on {run.n_questions} golden items ({run.seconds:.0f} s)")
+    table = Table(title=f"Retrieval on {run.n_questions} golden items, split {split} ({run.seconds:.0f} s)")
     for column in ("system", "hit@1", "hit@5", "MRR", "nDCG@5", "recall@5"):
         table.add_column(column)
     for name, values in {"ours": run.retrieval, **run.baselines}.items():

@@ -112,6 +112,25 @@ class Settings(BaseSettings):
         "similarity is below GATE_MIN_DENSE (calibrated on the golden set; see evals/golden/README.md).",
     )
     gate_min_dense: float = Field(default=0.87, ge=0.0, le=1.0, description="See GATE_MIN_COVERAGE.")
+    gate_min_coverage_en: float = Field(
+        default=0.24, ge=0.0, le=1.0, description="GATE_MIN_COVERAGE for English questions."
+    )
+    gate_min_dense_en: float = Field(
+        default=0.84,
+        ge=0.0,
+        le=1.0,
+        description="GATE_MIN_DENSE for English questions (calibration: docs/answers.md).",
+    )
+    answer_max_sources: int = Field(
+        default=6, ge=1, le=12, description="Most passages the answer step chooses sentences from."
+    )
+    answer_context_tokens: int = Field(
+        default=450,
+        ge=100,
+        le=4000,
+        description="Token budget of the sentences the prompt carries (prompt processing sets the time "
+        "to first token on a CPU).",
+    )
     max_question_chars: int = Field(
         default=2000,
         ge=10,

@@ -16,6 +16,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from assistant.core.text import detect_lang
+
 ModelKey = Literal["product", "content", "community", "transaction", "service"]
 Kind = Literal["framework", "case", "user"]
 Topic = Literal[
@@ -162,14 +164,6 @@ class Chunk(BaseModel):
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def detect_lang(text: str) -> str:
-    """'zh' when CJK characters make up a real share of the letters, else 'en'."""
-    sample = text[:4000]
-    cjk = sum(1 for ch in sample if "\u4e00" <= ch <= "\u9fff")
-    latin = sum(1 for ch in sample if ch.isascii() and ch.isalpha())
-    return "zh" if cjk * 3 >= latin and cjk > 0 else "en"
 
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)

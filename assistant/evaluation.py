@@ -28,7 +28,8 @@ from assistant.config import Settings
 from assistant.corpus import ModelKey
 from assistant.retrieval import Hit
 
-ItemType = Literal["in_scope", "follow_up", "out_of_scope", "injection"]
+ItemType = Literal["in_scope", "follow_up", "out_of_scope", "injection", "figure_trap"]
+Split = Literal["dev", "test", "all"]
 REPO_EVALS = Path(__file__).resolve().parent.parent / "evals"
 K_DOCS = 5
 
@@ -48,10 +49,15 @@ class EvalItem(BaseModel):
     reference_answer: str
     key_points: list[str] = Field(default_factory=list)
     expected_docs: list[str] = Field(default_factory=list)
+    split: Literal["dev", "test"] = "dev"
+    tags: list[str] = Field(default_factory=list)
+    all_expected: bool = Field(default=False, description="A comparison: every expected doc must be cited.")
 
     @property
     def must_refuse(self) -> bool:
-        return not self.expected_docs
+        """Refusing is right: nothing in the knowledge base answers it (a figure trap is answered with
+        "the knowledge base does not state this", which counts as declining the figure)."""
+        return not self.expected_docs or self.type == "figure_trap"
 
     @property
     def group(self) -> str:
@@ -71,6 +77,13 @@ class FitCase(BaseModel):
     acceptable_supporting: list[ModelKey] = Field(default_factory=list)
     reason: str
     expected_docs: list[str] = Field(default_factory=list)
+    split: Literal["dev", "test"] = "dev"
+    tags: list[str] = Field(default_factory=list)
+    acceptable_primary: list[ModelKey] = Field(default_factory=list)
+
+    @property
+    def accepted(self) -> list[str]:
+        return self.acceptable_primary or [self.expected_primary]
 
 
 def _load_yaml_list(path: Path, model: type[BaseModel]) -> list[Any]:
@@ -95,12 +108,29 @@ def _load_yaml_list(path: Path, model: type[BaseModel]) -> list[Any]:
     return items
 
 
-def load_items(golden_dir: Path = REPO_EVALS / "golden") -> list[EvalItem]:
-    return _load_yaml_list(golden_dir / "items.yaml", EvalItem)
+def _split_files(golden_dir: Path, name: str, split: Split) -> list[Path]:
+    """dev: the original set (golden/NAME) plus golden/dev/NAME; test: golden/test/NAME, written before
+    anyone looked at the system's answers and never tuned on."""
+    files = {"dev": [golden_dir / name, golden_dir / "dev" / name], "test": [golden_dir / "test" / name]}
+    chosen = files["dev"] + files["test"] if split == "all" else files[split]
+    return [f for f in chosen if f.is_file()]
 
 
-def load_fit_cases(golden_dir: Path = REPO_EVALS / "golden") -> list[FitCase]:
-    return _load_yaml_list(golden_dir / "fit.yaml", FitCase)
+def _load_split(golden_dir: Path, name: str, split: Split, model: type[BaseModel]) -> list[Any]:
+    items = [item for path in _split_files(golden_dir, name, split) for item in _load_yaml_list(path, model)]
+    ids = [i.id for i in items]
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    if duplicates:
+        raise ValueError(f"{golden_dir}: ids in more than one file {sorted(duplicates)}")
+    return items
+
+
+def load_items(golden_dir: Path = REPO_EVALS / "golden", split: Split = "dev") -> list[EvalItem]:
+    return _load_split(golden_dir, "items.yaml", split, EvalItem)
+
+
+def load_fit_cases(golden_dir: Path = REPO_EVALS / "golden", split: Split = "dev") -> list[FitCase]:
+    return _load_split(golden_dir, "fit.yaml", split, FitCase)
 
 
 # ---------------------------------------------------------------- retrieval metrics
@@ -499,7 +529,7 @@ def fit_accuracy(analyze: Callable[[str], Any], cases: list[FitCase]) -> dict[st
                 "id": case.id,
                 "expected": case.expected_primary,
                 "primary": analysis.primary,
-                "ok": analysis.primary == case.expected_primary,
+                "ok": analysis.primary in case.accepted,
                 "all_models_cited": all(r.citations for r in analysis.ranking),
                 "seconds": analysis.seconds,
             }

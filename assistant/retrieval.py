@@ -182,6 +182,10 @@ class CompanyNames:
             for name, _ in self._names
         }
 
+    def surface_names(self) -> list[str]:
+        """Every name the store records for a company, lower-cased."""
+        return [name for name, _ in self._names]
+
     def in_text(self, text: str, limit: int = 3) -> list[str]:
         """Company keys named in the text, in order of first mention (at most `limit`)."""
         lowered = text.lower()
@@ -200,6 +204,15 @@ class CompanyNames:
                 taken.append((start, end))
                 found[key] = min(found.get(key, start), start)
         return sorted(found, key=found.__getitem__)[:limit]
+
+
+def reciprocal_rank_fusion(rankings: list[list[str]], rrf_k: int = 60) -> dict[str, float]:
+    """The one rank fusion of the package: each ranking gives an id 1 / (rrf_k + rank)."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, cid in enumerate(ranking, start=1):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (rrf_k + rank)
+    return fused
 
 
 class HybridRetriever:
@@ -240,6 +253,11 @@ class HybridRetriever:
         """Company keys (lower-case English names) the text names, first mention first."""
         self.bm25_index()  # the name list is built with BM25, from the same pass over the store
         return self._companies.in_text(text)
+
+    def company_names(self) -> list[str]:
+        """Every name (English, Chinese, alias) of every company the store has a case for, lower-cased."""
+        self.bm25_index()
+        return self._companies.surface_names()
 
     def dense(
         self, query: str, k: int, filters: SearchFilters, vector: Any = None
@@ -312,22 +330,24 @@ class HybridRetriever:
                 dense_lists.append(self.dense(query, 10, only, vector))
                 sparse_lists.append(bm25_index.search(query, 10, only))
 
-        rrf_k = self.settings.rrf_k
-        fused: dict[str, float] = {}
         payload: dict[str, tuple[str, dict]] = {}
         dense_scores: dict[str, float] = {}
         bm25_scores: dict[str, float] = {}
+        rankings: list[list[str]] = []
         for ranking in dense_lists:
-            for rank, (cid, text, meta, sim) in enumerate(ranking, start=1):
-                fused[cid] = fused.get(cid, 0.0) + 1.0 / (rrf_k + rank)
+            for cid, text, meta, sim in ranking:
                 payload[cid] = (text, meta)
                 dense_scores[cid] = sim
+            rankings.append([cid for cid, *_ in ranking])
         for ranking in sparse_lists:
-            for rank, (i, score) in enumerate(ranking, start=1):
+            ids = []
+            for i, score in ranking:
                 chunk = bm25_index.chunks[i]
-                fused[chunk.chunk_id] = fused.get(chunk.chunk_id, 0.0) + 1.0 / (rrf_k + rank)
                 payload.setdefault(chunk.chunk_id, (chunk.text, chunk.metadata))
                 bm25_scores[chunk.chunk_id] = max(score, bm25_scores.get(chunk.chunk_id, score))
+                ids.append(chunk.chunk_id)
+            rankings.append(ids)
+        fused = reciprocal_rank_fusion(rankings, self.settings.rrf_k)
         order = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
         hits = []
         for rank, cid in enumerate(order, start=1):
@@ -337,6 +357,20 @@ class HybridRetriever:
             hit.bm25_score = round(bm25_scores[cid], 6) if cid in bm25_scores else None
             hits.append(hit)
         return hits
+
+    def fuse(self, rankings: list[list[Hit]]) -> list[Hit]:
+        """Several hit lists for one question (phrasings of a follow-up) fused into one, by the same
+        reciprocal rank fusion the search uses."""
+        first: dict[str, Hit] = {}
+        for ranking in rankings:
+            for hit in ranking:
+                first.setdefault(hit.chunk_id, hit)
+        fused = reciprocal_rank_fusion([[h.chunk_id for h in r] for r in rankings], self.settings.rrf_k)
+        order = sorted(fused, key=lambda cid: (-fused[cid], cid))[: max(len(r) for r in rankings)]
+        return [
+            first[cid].model_copy(update={"rank": n, "score": round(fused[cid], 6)})
+            for n, cid in enumerate(order, start=1)
+        ]
 
     def as_langchain(self, k: int | None = None, filters: SearchFilters | None = None) -> BaseRetriever:
         return KnowledgeRetriever(

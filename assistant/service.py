@@ -12,8 +12,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from assistant.answer import Answer, AnswerChain
+from assistant.answer.gate import GateThresholds
 from assistant.catalog import DocumentInfo, catalog, document_body
-from assistant.chains import Answer, AnswerChain
 from assistant.config import Settings, apply_offline_env
 from assistant.corpus import user_doc_id
 from assistant.errors import check_text
@@ -83,8 +84,14 @@ class Yunying:
             self.retriever,
             llm,
             backend=backend,
-            gate_min_coverage=self.settings.gate_min_coverage,
-            gate_min_dense=self.settings.gate_min_dense,
+            max_sources=self.settings.answer_max_sources,
+            context_tokens=self.settings.answer_context_tokens,
+            gate=GateThresholds(
+                min_coverage_zh=self.settings.gate_min_coverage,
+                min_dense_zh=self.settings.gate_min_dense,
+                min_coverage_en=self.settings.gate_min_coverage_en,
+                min_dense_en=self.settings.gate_min_dense_en,
+            ),
             max_tokens=self.settings.llm_max_tokens,
             max_question_chars=self.settings.max_question_chars,
         )

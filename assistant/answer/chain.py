@@ -1,0 +1,389 @@
+"""The answer chain, composed with LCEL: each step adds one key to a typed state
+(RunnablePassthrough.assign), a RunnableBranch picks how to respond, and the response streams
+through the chain with the caller's config and callbacks passed on to the chat model.
+
+    condense -> guard -> retrieve -> gate -> select sentences -> respond
+    respond:  injection refusal | gate refusal | no case for the company | extractive | LLM + grounding
+"""
+
+from __future__ import annotations
+
+import operator
+import time
+from collections.abc import Iterator, Sequence
+from functools import reduce
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import (
+    Runnable,
+    RunnableBranch,
+    RunnableConfig,
+    RunnableGenerator,
+    RunnablePassthrough,
+)
+from langchain_core.runnables.utils import AddableDict
+
+from assistant.answer.condense import condense_question, condense_with_llm, earlier_questions
+from assistant.answer.context import focus_hits, select_sentences
+from assistant.answer.extractive import extractive_answer
+from assistant.answer.gate import GateThresholds, gate_scores, should_refuse, unknown_company
+from assistant.answer.grounding import GroundingChecker, GroundingThresholds, removed_notice, stated_figures
+from assistant.answer.guard import is_injection, strip_injection
+from assistant.answer.patterns import pattern, text
+from assistant.answer.prompt import NOT_COVERED, build_messages, scrub_prompt_leak
+from assistant.answer.state import Answer, AnswerState
+from assistant.core.text import detect_lang
+from assistant.errors import check_text
+from assistant.retrieval import Hit, HybridRetriever, SearchFilters
+
+
+def _merged(states: Iterator[AnswerState]) -> AnswerState:
+    """A generator step receives the state as streamed chunks: add them up."""
+    return reduce(operator.add, (AddableDict(s) for s in states))
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 1)
+
+
+class AnswerChain:
+    """Grounded answers over the hybrid retriever, with an optional chat model (None = extractive)."""
+
+    def __init__(
+        self,
+        retriever: HybridRetriever,
+        llm: BaseChatModel | None = None,
+        *,
+        backend: str = "none",
+        top_k: int = 8,
+        max_sources: int = 6,
+        context_tokens: int = 450,
+        gate: GateThresholds | None = None,
+        grounding: GroundingThresholds | None = None,
+        max_tokens: int = 400,
+        max_question_chars: int = 2000,
+    ) -> None:
+        self.retriever = retriever
+        self.llm = llm
+        self.backend = backend if llm is not None else "none"
+        self.top_k = top_k
+        self.max_sources = max_sources
+        self.context_tokens = context_tokens
+        self.gate_thresholds = gate or GateThresholds()
+        self.max_tokens = max_tokens
+        self.max_question_chars = max_question_chars
+        embedder = retriever.index.embedder
+        self.embed_query = embedder.embed_query
+        self.embed_passages = embedder.embed_passages
+        self.checker = GroundingChecker(
+            self.embed_query, self.embed_passages, retriever.companies_in, grounding
+        )
+        self.runnable: Runnable = self._compose()
+
+    # ------------------------------------------------------------ composition
+
+    def _compose(self) -> Runnable:
+        prepare = (
+            RunnablePassthrough.assign(
+                lang=lambda s: detect_lang(s["question"]),
+                earlier=lambda s: earlier_questions(s["question"], s["history"]),
+                merged=lambda s: condense_question(s["question"], s["history"]),
+            )
+            | RunnablePassthrough.assign(standalone=self._standalone)
+            | RunnablePassthrough.assign(
+                injection=lambda s: is_injection(s["standalone"]),
+                query=lambda s: strip_injection(s["standalone"]),
+                condensed_at=lambda s: time.perf_counter(),
+            )
+            | RunnablePassthrough.assign(hits=self._retrieve)
+            | RunnablePassthrough.assign(
+                retrieval_ms=lambda s: _ms(s["condensed_at"]),
+                companies=lambda s: self.retriever.companies_in(s["query"]) if s["hits"] else [],
+                asks_figure=lambda s: bool(pattern("asks_figure").search(s["question"])),
+                gate=self._gate_scores,
+            )
+            | RunnablePassthrough.assign(
+                refuse=lambda s: not s["hits"] or should_refuse(s["gate"], s["lang"], self.gate_thresholds),
+                no_case_for=self._no_case_for,
+            )
+            | RunnablePassthrough.assign(question_vector=self._question_vector)
+            | RunnablePassthrough.assign(sources=self._select)
+        )
+        respond = RunnableBranch(
+            (lambda s: s["injection"] and len(s["query"]) < 4, RunnableGenerator(self._refuse_injection)),
+            (lambda s: s["refuse"] or self._weak(s), RunnableGenerator(self._refuse)),
+            (lambda s: bool(s["no_case_for"]), RunnableGenerator(self._no_case)),
+            (lambda s: self.llm is None, RunnableGenerator(self._extractive)),
+            RunnableGenerator(self._generate),
+        )
+        self.prepare = prepare  # everything before the response: the gate's calibration runs this alone
+        return (prepare | respond).with_config(run_name="yunying_answer")
+
+    # ------------------------------------------------------------ preparing steps
+
+    def _standalone(self, state: AnswerState) -> str:
+        if self.llm is not None and state["history"] and state["earlier"]:
+            return condense_with_llm(self.llm, state["question"], state["history"])
+        return state["merged"]
+
+    def _retrieve(self, state: AnswerState) -> list[Hit]:
+        query, filters = state["query"], state.get("filters")
+        if len(query) < 2:
+            return []
+        hits = self.retriever.search(query, k=self.top_k, filters=filters)
+        merged = strip_injection(state["merged"])
+        if hits and merged and merged != query:
+            # a small model's rewrite sometimes drops the entity the follow-up is about; the rule-based
+            # merge (earlier questions + this one) never does: both rankings are fused
+            hits = self.retriever.fuse([hits, self.retriever.search(merged, k=self.top_k, filters=filters)])
+        return hits
+
+    def _gate_scores(self, state: AnswerState) -> dict[str, float]:
+        bm25 = self.retriever.bm25_index()
+        return gate_scores(state["query"], state["hits"], bm25.idf, bm25.max_idf)
+
+    def _no_case_for(self, state: AnswerState) -> str:
+        if not state["hits"] or state["injection"]:
+            return ""
+        names = self.retriever.company_names()
+        return unknown_company(state["query"], names, self.retriever.bm25_index().idf, state["companies"])
+
+    def _question_vector(self, state: AnswerState) -> Any:
+        if state["refuse"] or not state["hits"]:
+            return None
+        follow_up = bool(state["earlier"]) and self.llm is None
+        # the extractive answer chooses sentences for what this turn asks, retrieval used the merge
+        return self.embed_query([state["question"] if follow_up else state["query"]])[0]
+
+    def _select(self, state: AnswerState) -> list:
+        if state["question_vector"] is None:
+            return []
+        hits = focus_hits(state["hits"], state["companies"], self.max_sources)
+        return select_sentences(
+            state["question_vector"], hits, self.embed_passages, budget_tokens=self.context_tokens
+        )
+
+    def _weak(self, state: AnswerState) -> bool:
+        """No sentence of the chosen passages is close in meaning to the question: the knowledge base has
+        words in common with it, but nothing that answers it ("明天上海会下雨吗？")."""
+        best = max((s.relevance for s in state["sources"]), default=0.0)
+        return best < self.gate_thresholds.min_sentence_similarity
+
+    # ------------------------------------------------------------ responses
+
+    def _base(self, state: AnswerState) -> dict[str, Any]:
+        return {
+            "question": state["question"],
+            "standalone_question": state["standalone"],
+            "backend": self.backend,
+            "gate": state.get("gate", {}),
+            "lang": state["lang"],
+        }
+
+    def _timings(self, state: AnswerState, ttft_ms: float | None = None) -> dict[str, float]:
+        total = _ms(state["started"])
+        return {"retrieval_ms": state["retrieval_ms"], "ttft_ms": ttft_ms or total, "total_ms": total}
+
+    def _nearest(self, hits: Sequence[Hit], limit: int = 3) -> list[str]:
+        return list(dict.fromkeys(h.title for h in hits))[:limit]
+
+    def _refusal(self, state: AnswerState, nearest: list[str], *, injection: bool = False, extra: str = ""):
+        lang = state["lang"]
+        body = text("injection" if injection else "refusal", lang)
+        if extra:
+            body += ("" if lang == "zh" else " ") + extra
+        if nearest and not injection:
+            joined = ("、" if lang == "zh" else "; ").join(nearest)
+            body += "\n\n" + text("nearest_topics", lang) + joined
+        return body
+
+    def _refuse_injection(self, states: Iterator[AnswerState]) -> Iterator[AddableDict]:
+        state = _merged(states)
+        body = self._refusal(state, [], injection=True)
+        yield AddableDict(delta=body)
+        yield AddableDict(
+            answer=Answer(**self._base(state), answer=body, refused=True, timings=self._timings(state))
+        )
+
+    def _refuse(self, states: Iterator[AnswerState]) -> Iterator[AddableDict]:
+        state = _merged(states)
+        nearest = self._nearest(state["hits"])
+        body = self._refusal(state, nearest, injection=state["injection"])
+        yield AddableDict(delta=body)
+        yield AddableDict(
+            answer=Answer(
+                **self._base(state),
+                answer=body,
+                refused=True,
+                timings=self._timings(state),
+                nearest_topics=nearest,
+            )
+        )
+
+    def _no_case(self, states: Iterator[AnswerState]) -> Iterator[AddableDict]:
+        """A company without a case: say so, and offer the nearest cases as labelled analogies only."""
+        state = _merged(states)
+        lang, name = state["lang"], state["no_case_for"]
+        analogies = list(dict.fromkeys(h.title for h in state["hits"] if h.kind == "case"))[:3]
+        body = text("no_case", lang, name=name)
+        if analogies:
+            body += (
+                "\n\n" + text("analogies", lang, name=name) + ("、" if lang == "zh" else "; ").join(analogies)
+            )
+        yield AddableDict(delta=body)
+        yield AddableDict(
+            answer=Answer(
+                **self._base(state),
+                answer=body,
+                refused=True,
+                timings=self._timings(state),
+                nearest_topics=analogies,
+                no_case_for=name,
+            )  # fmt: skip
+        )
+
+    def _extractive(self, states: Iterator[AnswerState]) -> Iterator[AddableDict]:
+        state = _merged(states)
+        sources = state["sources"]
+        draft = extractive_answer(state["question_vector"], state["lang"], sources, self.embed_passages)
+        yield from self._finish(state, draft, ttft_ms=_ms(state["started"]), stream_final=True)
+
+    def _generate(self, states: Iterator[AnswerState], config: RunnableConfig) -> Iterator[AddableDict]:
+        state = _merged(states)
+        question = state["query"] if state["injection"] else state["question"]
+        earlier = state["earlier"]
+        if earlier and not state["injection"] and state["standalone"] != state["merged"]:
+            question, earlier = state["standalone"], []  # the model's own rewrite names what "it" is
+        messages = build_messages(question, state["sources"], state["lang"], earlier, state["asks_figure"])
+        raw, emitted, first = "", 0, None
+        assert self.llm is not None
+        for chunk in self.llm.stream(messages, config=config, max_tokens=self.max_tokens):
+            piece = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
+            if not piece:
+                continue
+            first = first or time.perf_counter()
+            raw += piece
+            if NOT_COVERED.startswith(raw.strip()) or NOT_COVERED in raw:
+                continue  # hold back what may be the NOT_COVERED marker
+            yield AddableDict(delta=raw[emitted:])
+            emitted = len(raw)
+        ttft = round((first - state["started"]) * 1000, 1) if first else None
+        if not raw.strip() or NOT_COVERED in raw:
+            nearest = self._nearest(state["hits"])
+            body = self._refusal(state, nearest)
+            yield AddableDict(
+                answer=Answer(
+                    **self._base(state),
+                    answer=body,
+                    refused=True,
+                    timings=self._timings(state, ttft),
+                    nearest_topics=nearest,
+                )  # fmt: skip
+            )
+            return
+        yield from self._finish(state, raw, ttft_ms=ttft)
+
+    def _finish(
+        self, state: AnswerState, draft: str, *, ttft_ms: float | None, stream_final: bool = False
+    ) -> Iterator[AddableDict]:
+        """The grounding check over a draft, and the final Answer. Front ends show the final answer in
+        place of the streamed draft; when the check removed text, the answer says so."""
+        lang, sources = state["lang"], state["sources"]
+        grounded = self.checker.check(scrub_prompt_leak(draft), sources, state["question"])
+        by_n = {s.n: s for s in sources}
+        if not grounded.cited:
+            nearest = self._nearest(state["hits"])
+            body = self._refusal(state, nearest, extra=text("withheld", lang) if draft.strip() else "")
+            if stream_final:
+                yield AddableDict(delta=body)
+            yield AddableDict(
+                answer=Answer(
+                    **self._base(state),
+                    answer=body,
+                    refused=True,
+                    timings=self._timings(state, ttft_ms),
+                    nearest_topics=nearest,
+                    unsupported_sentences=grounded.unsupported,
+                )  # fmt: skip
+            )
+            return
+        body = grounded.text
+        not_stated = state["asks_figure"] and not stated_figures(body, state["question"])
+        if not_stated:
+            space = "" if lang == "zh" else " "
+            body = f"{text('not_stated', lang)}{space}{text('not_stated_then', lang)}\n{body}"
+        notice = removed_notice(len(grounded.unsupported), lang)
+        if notice:
+            body += "\n\n" + notice
+        if stream_final:
+            yield AddableDict(delta=body)
+        yield AddableDict(
+            answer=Answer(
+                **self._base(state),
+                answer=body,
+                refused=False,
+                citations=[by_n[n] for n in grounded.cited],
+                timings=self._timings(state, ttft_ms),
+                unsupported_sentences=grounded.unsupported,
+                notice=notice,
+                not_stated=not_stated,
+            )
+        )
+
+    # ------------------------------------------------------------ running
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None = None,
+        filters: SearchFilters | None = None,
+        config: RunnableConfig | None = None,
+    ) -> Iterator[str | Answer]:
+        """Yield answer text pieces as they are produced, then the final, checked Answer."""
+        question = check_text(
+            question, what="question", limit=self.max_question_chars, setting="MAX_QUESTION_CHARS"
+        )
+        state = {
+            "question": question,
+            "history": list(history or []),
+            "filters": filters,
+            "started": time.perf_counter(),
+        }
+        for chunk in self.runnable.stream(state, config=config):
+            if chunk.get("delta"):
+                yield chunk["delta"]
+            if "answer" in chunk:
+                yield chunk["answer"]
+
+    def invoke(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None = None,
+        filters: SearchFilters | None = None,
+        config: RunnableConfig | None = None,
+    ) -> Answer:
+        final = None
+        for event in self.stream(question, history, filters, config):
+            if isinstance(event, Answer):
+                final = event
+        assert final is not None
+        return final
+
+    def as_runnable(self) -> Runnable:
+        """The whole chain as one Runnable: {"question", "history", "filters"?} -> stream of
+        {"delta": str} chunks and a final {"answer": Answer}."""
+        return (
+            RunnablePassthrough.assign(
+                question=lambda s: check_text(
+                    s["question"],
+                    what="question",
+                    limit=self.max_question_chars,
+                    setting="MAX_QUESTION_CHARS",
+                ),
+                history=lambda s: list(s.get("history") or []),
+                filters=lambda s: s.get("filters"),
+                started=lambda s: time.perf_counter(),
+            )
+            | self.runnable
+        )

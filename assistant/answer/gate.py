@@ -1,0 +1,101 @@
+"""Step 3: the relevance gate, and the two questions it answers before any text is streamed: is the
+knowledge base about this at all, and is the question about a company it has no case for?"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+
+from pydantic import BaseModel
+
+from assistant.index import tokenize
+from assistant.resources import load_yaml
+from assistant.retrieval import Hit
+
+
+class GateThresholds(BaseModel):
+    """Refuse when both the best passage's word coverage and its dense similarity are below these.
+    English questions over a mostly Chinese store score lower on both, so they get their own pair
+    (calibration: docs/answers.md)."""
+
+    min_coverage_zh: float = 0.24
+    min_dense_zh: float = 0.87
+    min_coverage_en: float = 0.24
+    min_dense_en: float = 0.84
+    # after sentence selection: the best sentence's cosine similarity to the question
+    min_sentence_similarity: float = 0.0
+
+
+def query_coverage(query: str, hits: Sequence[Hit], idf: dict[str, float], max_idf: float) -> float:
+    """IDF-weighted share of the query's words that occur in the passages: an out-of-scope question
+    (weather, recipes, code) has rare words that the knowledge base simply does not contain."""
+    tokens = list(dict.fromkeys(t for t in tokenize(query) if len(t) > 1 or not t.isascii()))
+    if not tokens:
+        return 0.0
+    text = " ".join(f"{h.title} {h.company or ''} {h.company_zh or ''} {h.text}" for h in hits).lower()
+    weights = {t: idf.get(t, max_idf) for t in tokens}
+    total = sum(weights.values()) or 1.0
+    return sum(w for t, w in weights.items() if t in text) / total
+
+
+def gate_scores(query: str, hits: Sequence[Hit], idf: dict[str, float], max_idf: float) -> dict[str, float]:
+    top = list(hits[:5])
+    if not top:
+        return {"coverage": 0.0, "dense": 0.0}
+    # per passage, not over their union: an answer lives in one passage, while an off-topic question's
+    # words ("明天", "上海", "下雨") scatter over unrelated ones
+    coverage = max(query_coverage(query, [hit], idf, max_idf) for hit in top)
+    dense = max((h.dense_score or 0.0) for h in top)
+    return {"coverage": round(coverage, 3), "dense": round(dense, 3)}
+
+
+def should_refuse(scores: dict[str, float], lang: str, thresholds: GateThresholds) -> bool:
+    min_coverage = thresholds.min_coverage_en if lang == "en" else thresholds.min_coverage_zh
+    min_dense = thresholds.min_dense_en if lang == "en" else thresholds.min_dense_zh
+    return scores["coverage"] < min_coverage and scores["dense"] < min_dense
+
+
+# a capitalised brand-like word (Temu, Canva) that does not open a sentence; acronyms (B2B, GMV) are not
+_LATIN_NAME = re.compile(r"(?<![.?!。？！\s]\s)(?<!^)(?<![A-Za-z])([A-Z][a-z]{2,}[A-Za-z0-9]*)")
+# a clause of Chinese text: from the start or after punctuation, up to the next punctuation
+_CLAUSE = re.compile(r"(?:^|[，。？！；、,.?!;\s])([\u4e00-\u9fff][^，。？！；、,.?!;\s]*)")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+def word_frequency(word: str) -> int:
+    """How common a word is in jieba's general dictionary (0 for a word it does not know)."""
+    import jieba
+
+    return int(jieba.dt.FREQ.get(word) or 0)
+
+
+def unknown_company(
+    question: str, known_names: Sequence[str], idf: dict[str, float], named: Sequence[str]
+) -> str:
+    """A name the question is about that the store has no case for ('' when there is none).
+
+    A candidate opens a clause as its subject ("喜茶的运营模式…", "蜜雪冰城是…"; in English a
+    capitalised word that does not start a sentence, "How does Temu …"), is a word the knowledge base
+    never uses, is not a common word of the language (jieba's dictionary knows 应该 and 理想; it does
+    not know 喜茶), and is not a misspelling of a company the store knows ("Xiaohongsu")."""
+    if named:  # the question names a company the store knows: it is about that one
+        return ""
+    particles = tuple(load_yaml("answer/patterns.yaml")["subject_particles"])
+    candidates = [m.group(1) for m in _LATIN_NAME.finditer(question)]
+    for clause in _CLAUSE.finditer(question):
+        # the clause's opening words up to the first subject particle: 蜜雪冰城 in 蜜雪冰城是怎么…
+        head = re.match(
+            rf"([\u4e00-\u9fff]{{2,8}}?)(?:{'|'.join(map(re.escape, particles))})", clause.group(1)
+        )
+        if head and not head.group(1).startswith(particles) and word_frequency(head.group(1)) < 100:
+            candidates.append(head.group(1))
+    known = [n for n in known_names if len(n) >= 2]
+    for name in candidates:
+        lowered = name.lower()
+        if lowered in idf or any(t in idf for t in tokenize(lowered) if len(t) >= 2 and t != lowered):
+            continue  # a word the knowledge base uses is not an unknown company's name
+        if difflib.get_close_matches(lowered, known, n=1, cutoff=0.75):
+            continue
+        return name
+    return ""

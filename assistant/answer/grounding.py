@@ -1,0 +1,271 @@
+"""Step 7: every answer sentence is checked against the sources it cites, by meaning (e5, across
+languages) and by words, with figures and company names held to what the source states.
+
+A sentence no source supports is not part of the answer: it is listed in `unsupported`, and the
+answer says how many were left out. Citations move to the source that supports a sentence best.
+Thresholds were calibrated on evals/grounding/pairs.yaml (see docs/answers.md)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from pydantic import BaseModel
+
+from assistant.answer.patterns import raw_pattern
+from assistant.answer.state import Citation
+from assistant.core.text import is_chinese, join_sentences
+from assistant.corpus import split_sentences
+from assistant.index import tokenize
+
+CITATION = re.compile(r"\[(\d{1,2})\]")
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+_LIST_PREFIX = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)、]|[（(]?\d{1,2}[）)])\s*")
+_NAME = re.compile(r"\b[A-Z][A-Za-z0-9&'.-]{2,}")
+
+Embed = Callable[[Sequence[str]], Sequence[np.ndarray]]
+
+
+class GroundingThresholds(BaseModel):
+    """A sentence is supported by a source when its meaning is close to one of the source's sentences
+    (cosine of e5 vectors) or most of its words are in the source, and, either way, every figure and
+    company name it states is in the source."""
+
+    semantic: float = 0.86
+    lexical: float = 0.5
+    # a Chinese sentence sharing few exact words may still paraphrase a source closely
+    semantic_with_some_words: float = 0.83
+    some_words: float = 0.3
+    duplicate: float = 0.96  # a sentence this close to one already kept repeats it
+
+
+def lexical_support(sentence: str, source_text: str) -> float:
+    """Share of the sentence's content words that occur in the source."""
+    tokens = {t for t in tokenize(CITATION.sub("", sentence)) if len(t) > 1 or not t.isascii()}
+    if not tokens:
+        return 1.0
+    lowered = source_text.lower()
+    return sum(1 for t in tokens if t in lowered) / len(tokens)
+
+
+def figures(text: str) -> set[str]:
+    """Numbers a text states, without thousands separators ("1,200" = "1200"); single digits are left
+    out because a Chinese source writes them as words (三种模式)."""
+    return {m.replace(",", "") for m in _FIGURE.findall(text) if len(m.replace(",", "")) >= 2}
+
+
+def stated_figures(text: str, question: str = "") -> set[str]:
+    """The figures an answer states that are not years and not repeated from the question: what a
+    question asking "how much / how many" is answered with."""
+    years = re.compile(r"^(19|20)\d\d$")
+    asked = figures(question)
+    return {f for f in figures(CITATION.sub("", text)) if not years.match(f) and f not in asked}
+
+
+@dataclass
+class Verdict:
+    sentence: str
+    supported_by: list[int] = field(default_factory=list)
+    semantic: float = 0.0
+    lexical: float = 0.0
+    reason: str = ""
+
+
+class GroundedText(BaseModel):
+    text: str
+    cited: list[int]
+    unsupported: list[str]
+
+
+class GroundingChecker:
+    """Checks answer text against numbered sources. `embed_query` / `embed_passages` are e5's two
+    sides; `companies_in` names the companies a text mentions (the store's own name list)."""
+
+    def __init__(
+        self,
+        embed_query: Embed,
+        embed_passages: Embed,
+        companies_in: Callable[[str], list[str]],
+        thresholds: GroundingThresholds | None = None,
+    ) -> None:
+        self.embed_query = embed_query
+        self.embed_passages = embed_passages
+        self.companies_in = companies_in
+        self.thresholds = thresholds or GroundingThresholds()
+
+    # -- scores
+
+    def semantic_support(self, sentences: Sequence[str], source_texts: Sequence[str]) -> np.ndarray:
+        """[sentence, source] = the best cosine between the sentence and any sentence of the source."""
+        if not sentences or not source_texts:
+            return np.zeros((len(sentences), len(source_texts)), dtype=np.float32)
+        query = np.asarray(self.embed_query([CITATION.sub("", s) for s in sentences]), dtype=np.float32)
+        result = np.zeros((len(sentences), len(source_texts)), dtype=np.float32)
+        for j, text in enumerate(source_texts):
+            pieces = [s for s in split_sentences(text) if len(s) >= 4] or [text]
+            vectors = np.asarray(self.embed_passages(pieces), dtype=np.float32)
+            result[:, j] = (query @ vectors.T).max(axis=1)
+        return result
+
+    def specifics_missing(self, sentence: str, source: Citation, question: str = "") -> str:
+        """What the sentence states that the source does not: a figure, a company, a name asked about."""
+        pool = f"{source.title} {source.company or ''} {source.text}".lower().replace(",", "")
+        for figure in figures(sentence):
+            if figure not in pool:
+                return f"figure {figure}"
+        allowed = {(source.company or "").lower(), *self.companies_in(f"{source.title} {source.text}")}
+        for company in self.companies_in(sentence):
+            if company not in allowed:
+                return f"company {company}"
+        asked = {w.lower() for w in _NAME.findall(question)}
+        for name in _NAME.findall(sentence):
+            if name.lower() in asked and name.lower() not in pool:
+                return f"name {name}"
+        return ""
+
+    def supports(self, semantic: float, lexical: float) -> bool:
+        t = self.thresholds
+        return (
+            semantic >= t.semantic
+            or lexical >= t.lexical
+            or (semantic >= t.semantic_with_some_words and lexical >= t.some_words)
+        )
+
+    def verdicts(self, sentences: Sequence[str], sources: Sequence[Citation], question: str) -> list[Verdict]:
+        semantic = self.semantic_support(sentences, [s.text for s in sources])
+        out = []
+        for i, sentence in enumerate(sentences):
+            verdict = Verdict(sentence)
+            reasons = []
+            for j, source in enumerate(sources):
+                lexical = lexical_support(sentence, source.text)
+                if not self.supports(float(semantic[i, j]), lexical):
+                    continue
+                missing = self.specifics_missing(sentence, source, question)
+                if missing:
+                    reasons.append(missing)
+                    continue
+                verdict.supported_by.append(source.n)
+            verdict.semantic = float(semantic[i].max()) if len(sources) else 0.0
+            verdict.lexical = max((lexical_support(sentence, s.text) for s in sources), default=0.0)
+            verdict.reason = "; ".join(dict.fromkeys(reasons)) or (
+                "" if verdict.supported_by else "no support"
+            )
+            # best-supporting source first: by meaning, then retrieval rank
+            verdict.supported_by.sort(key=lambda n: (-float(semantic[i, n - 1]), n))
+            out.append(verdict)
+        return out
+
+    # -- the check
+
+    def check(self, text: str, sources: Sequence[Citation], question: str = "") -> GroundedText:
+        by_n = {s.n: s for s in sources}
+        ordered = [by_n[n] for n in sorted(by_n)]
+        lines = [_clean_line(line, ordered) for line in text.splitlines()]
+        units: list[tuple[int, str, str, list[int]]] = []  # (line, list prefix, sentence, cited)
+        for index, line in enumerate(lines):
+            prefix_match = _LIST_PREFIX.match(line)
+            prefix = prefix_match.group(0) if prefix_match else ""
+            for sentence in split_sentences(line[len(prefix) :]):
+                cited = [int(n) for n in CITATION.findall(sentence) if int(n) in by_n]
+                units.append((index, prefix, CITATION.sub("", sentence).strip(), cited))
+                prefix = ""
+        checkable = [u for u in units if not _is_connective(u[2])]
+        verdicts = self.verdicts([u[2] for u in checkable], ordered, question) if checkable else []
+        verdict_of = {id(u): v for u, v in zip(checkable, verdicts, strict=True)}
+        kept_vectors: list[np.ndarray] = []
+        rebuilt: dict[int, list[str]] = {}
+        prefixes: dict[int, str] = {}
+        unsupported: list[str] = []
+        used: set[int] = set()
+        for unit in units:
+            line, prefix, sentence, cited = unit
+            if not sentence:
+                continue
+            prefixes.setdefault(line, prefix)
+            verdict = verdict_of.get(id(unit))
+            if verdict is None:  # a connective ("主要有三点：") carries no claim of its own
+                rebuilt.setdefault(line, []).append(sentence)
+                continue
+            if not verdict.supported_by:
+                unsupported.append(sentence)
+                continue
+            if self._repeats(sentence, kept_vectors):
+                continue
+            # keep the model's citation when it supports the sentence, else the best-supporting source
+            keep = [n for n in cited if n in verdict.supported_by] or verdict.supported_by[:1]
+            used.update(keep)
+            rebuilt.setdefault(line, []).append(_place_citations(sentence, keep))
+        out_lines = [prefixes.get(line, "") + join_sentences(rebuilt[line]) for line in sorted(rebuilt)]
+        if not used:
+            out_lines = []  # connectives alone are not an answer
+        text_out = "\n".join(_drop_dangling_connectives(out_lines)).strip()
+        return GroundedText(text=text_out, cited=sorted(used), unsupported=list(dict.fromkeys(unsupported)))
+
+    def _repeats(self, sentence: str, kept: list[np.ndarray]) -> bool:
+        vector = np.asarray(self.embed_query([sentence])[0], dtype=np.float32)
+        repeat = any(float(vector @ v) >= self.thresholds.duplicate for v in kept)
+        if not repeat:
+            kept.append(vector)
+        return repeat
+
+
+def _is_connective(sentence: str) -> bool:
+    """Short lead-ins that announce a list ("主要有三点：", "Here are the key points:")."""
+    content = sentence.strip()
+    return len(content) < 4 or (content.endswith((":", "：")) and len(content) <= 40)
+
+
+def _drop_dangling_connectives(lines: list[str]) -> list[str]:
+    """A lead-in whose list was removed entirely would announce nothing."""
+    while lines and _is_connective(lines[-1]):
+        lines.pop()
+    return lines
+
+
+def _clean_line(line: str, sources: Sequence[Citation]) -> str:
+    """Source headers echoed into the answer go, and phrases that point at a marker are rewritten so
+    that moving the marker leaves a whole sentence."""
+    for source in sources:
+        for header in _headers(source):
+            line = line.replace(header, "")
+    line = raw_pattern("citation_lead_in_zh").sub(lambda m: m.group(1) + "资料" + _marks(m.group(0)), line)
+    line = raw_pattern("citation_lead_in_en").sub(lambda m: _marks(m.group(0)) + " ", line)
+    line = re.sub(r"\s+([,.;:!?，。；：！？])", r"\1", line)
+    return line.strip() if line.strip(" -*>#") else ""
+
+
+def _marks(text: str) -> str:
+    return "".join(f"[{n}]" for n in CITATION.findall(text))
+
+
+def _headers(source: Citation) -> list[str]:
+    """The ways a source's header (as the prompt shows it) gets copied into an answer."""
+    title = source.title
+    headers = []
+    if source.heading:
+        headers += [f"{title} › {source.heading}", f"{title} > {source.heading}"]
+    if source.company:
+        headers += [f"{source.company}: {h}" for h in [*headers, title]]
+    return sorted(set(headers), key=len, reverse=True)
+
+
+def _place_citations(sentence: str, numbers: list[int]) -> str:
+    if not numbers:
+        return sentence
+    marks = "".join(f"[{n}]" for n in numbers)
+    match = re.search(r"[。！？；.!?;]+[”’」』）)]*$", sentence)
+    if match:
+        return sentence[: match.start()] + marks + sentence[match.start() :]
+    return sentence + marks
+
+
+def removed_notice(count: int, lang: str) -> str:
+    from assistant.answer.patterns import text
+
+    return text("removed", lang, n=str(count)) if count else ""
+
+
+__all__ = ["CITATION", "GroundedText", "GroundingChecker", "GroundingThresholds", "is_chinese"]

@@ -1,0 +1,101 @@
+"""The typed values the answer step passes along and returns."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistant.retrieval import Hit, SearchFilters
+
+
+class Citation(BaseModel):
+    """A numbered source the answer cites; it always points at a chunk that was really retrieved."""
+
+    n: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    kind: str
+    topic: str | None = None
+    models: list[str] = Field(default_factory=list)
+    company: str | None = None
+    heading: str = ""
+    quote: str = Field(description="The passage as shown to the model (the sentences chosen from it).")
+    text: str = Field(default="", description="The whole chunk text.")
+    lang: str = "zh"
+    relevance: float = Field(
+        default=0.0, description="Cosine similarity of the passage's best sentence to the question (e5)."
+    )
+
+    @classmethod
+    def from_hit(cls, n: int, hit: Hit, quote: str | None = None) -> Citation:
+        return cls(
+            n=n,
+            chunk_id=hit.chunk_id,
+            doc_id=hit.doc_id,
+            title=hit.title,
+            kind=hit.kind,
+            topic=hit.topic,
+            models=hit.models,
+            company=hit.company,
+            heading=hit.heading,
+            quote=hit.text[:200] if quote is None else quote,
+            text=hit.text,
+            lang=hit.lang,
+        )
+
+
+class Answer(BaseModel):
+    """What `yunying ask --json` prints. Fields are only ever added."""
+
+    question: str
+    standalone_question: str = ""
+    answer: str
+    refused: bool
+    citations: list[Citation] = Field(default_factory=list)
+    backend: str
+    timings: dict[str, float] = Field(default_factory=dict)
+    unsupported_sentences: list[str] = Field(
+        default_factory=list, description="Draft sentences the sources do not support: not in `answer`."
+    )
+    nearest_topics: list[str] = Field(default_factory=list)
+    gate: dict[str, float] = Field(default_factory=dict)
+    lang: Literal["zh", "en"] = "zh"
+    notice: str = Field(default="", description="What the grounding check removed, and why.")
+    not_stated: bool = Field(
+        default=False, description="The question asks for a figure the knowledge base does not state."
+    )
+    no_case_for: str = Field(default="", description="A company the question is about that has no case.")
+
+
+class Turn(BaseModel):
+    """One turn of a conversation (chat history, golden-set follow-ups)."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class AnswerState(TypedDict, total=False):
+    """What the chain's steps read and add (RunnablePassthrough.assign adds one key per step)."""
+
+    question: str
+    history: list[dict[str, str]]
+    filters: SearchFilters | None
+    started: float
+    lang: Literal["zh", "en"]
+    merged: str  # rule-based standalone question (previous user turns + this one)
+    standalone: str  # the LLM's rewrite where there is one, else `merged`
+    earlier: list[str]  # the previous user questions a follow-up leans on
+    query: str  # the standalone question without any injection attempt
+    injection: bool
+    hits: list[Hit]
+    retrieval_ms: float
+    companies: list[str]
+    no_case_for: str
+    asks_figure: bool
+    gate: dict[str, float]
+    refuse: bool
+    sources: list[Citation]
+    question_vector: Any

@@ -1,0 +1,35 @@
+"""Text helpers shared by every stage: the one language detector, sentence joining."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def detect_lang(text: str) -> str:
+    """'zh' when CJK characters make up a real share of the letters, else 'en'.
+
+    One rule for documents and questions alike: a CJK character carries about as much as three Latin
+    letters, so "What makes 小红书 different from a shopping app?" is English and "小红书的DAU是多少" is
+    Chinese."""
+    sample = text[:4000]
+    cjk = sum(1 for ch in sample if "\u4e00" <= ch <= "\u9fff")
+    latin = sum(1 for ch in sample if ch.isascii() and ch.isalpha())
+    return "zh" if cjk > 0 and cjk * 3 >= latin else "en"
+
+
+def is_chinese(text: str) -> bool:
+    return detect_lang(text) == "zh"
+
+
+def join_sentences(sentences: Iterable[str]) -> str:
+    """Sentences back into text: Chinese ones run on, English ones get a space between them."""
+    out = ""
+    for sentence in sentences:
+        sentence = sentence.strip()
+        if not sentence:
+            continue
+        # English sentences end in ASCII punctuation and take a space; Chinese ones end in 。！？ and run on
+        if out and not out.endswith("\n") and out[-1].isascii():
+            out += " "
+        out += sentence
+    return out
