@@ -228,7 +228,7 @@ def ask(
         return
     from rich.console import Console
 
-    from assistant.chains import Answer
+    from assistant.answer import Answer
 
     console = Console()
     final = None
@@ -301,7 +301,15 @@ def evaluate(
         return ev.fit_accuracy(lambda text: service.fit(text, "none"), fit_cases)
 
     backend = llm.value if llm else "retrieval-only"
-    run = ev.run_eval(service, items, answer=answer, baselines=compare, fit=fit_accuracy, backend=backend)
+    grounded = None
+    if llm is not None:
+        checker = service.answer_chain("none").checker
+        grounded = lambda sentence, cited: bool(  # noqa: E731
+            checker.verdicts([sentence], cited, "")[0].supported_by
+        )
+    run = ev.run_eval(
+        service, items, answer=answer, baselines=compare, fit=fit_accuracy, backend=backend, grounded=grounded
+    )
     if report is not None:
         path = ev.write_report(run, report)
         if not as_json:

@@ -104,19 +104,19 @@ class Settings(BaseSettings):
     )
     llm_ctx: int = Field(default=4096, ge=512, le=32768, description="Context window of the local model.")
     gate_min_coverage: float = Field(
-        default=0.24,
+        default=0.35,
         ge=0.0,
         le=1.0,
         description="Relevance gate: refuse without calling the LLM when the IDF-weighted share of the "
         "question's words found in the best-matching top passage is below this AND the best dense "
-        "similarity is below GATE_MIN_DENSE (calibrated on the golden set; see evals/golden/README.md).",
+        "similarity is below GATE_MIN_DENSE (calibrated on the golden dev split; see docs/answers.md).",
     )
     gate_min_dense: float = Field(default=0.87, ge=0.0, le=1.0, description="See GATE_MIN_COVERAGE.")
     gate_min_coverage_en: float = Field(
-        default=0.24, ge=0.0, le=1.0, description="GATE_MIN_COVERAGE for English questions."
+        default=0.35, ge=0.0, le=1.0, description="GATE_MIN_COVERAGE for English questions."
     )
     gate_min_dense_en: float = Field(
-        default=0.84,
+        default=0.85,
         ge=0.0,
         le=1.0,
         description="GATE_MIN_DENSE for English questions (calibration: docs/answers.md).",

@@ -43,8 +43,11 @@ MODEL_NAMES_ZH = {
 }
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".pdf", ".docx")
 
+# English text takes about this many times the characters of the same content in Chinese: an English
+# chunk gets that much more room, so twins chunk into passages of similar substance.
+ENGLISH_CHUNK_FACTOR = 2.5
 # Bump when chunking changes in a way that must re-chunk stored documents.
-CHUNKER_VERSION = "3"
+CHUNKER_VERSION = "4"
 
 
 class CorpusError(ValueError):
@@ -143,6 +146,8 @@ class Chunk(BaseModel):
     aliases: list[str] = Field(default_factory=list)
     lang: str = "zh"
     source: str = ""
+    section: int = Field(default=0, description="Ordinal of the heading section: twins share it.")
+    translation_of: str | None = None
 
     @property
     def heading(self) -> str:
@@ -469,7 +474,9 @@ def _join(sentences: list[str]) -> str:
 def chunk_document(doc: Document, size: int = 360, overlap: int = 60) -> list[Chunk]:
     """Split on headings first, then pack whole sentences up to `size` characters with overlap."""
     chunks: list[Chunk] = []
-    for heading_path, text in sections(doc.body):
+    if doc.lang == "en":
+        size, overlap = int(size * ENGLISH_CHUNK_FACTOR), int(overlap * ENGLISH_CHUNK_FACTOR)
+    for section, (heading_path, text) in enumerate(sections(doc.body)):
         for piece in _pack(split_sentences(text), size, overlap):
             position = len(chunks)
             digest = hashlib.sha1(f"{'/'.join(heading_path)}\n{piece}".encode()).hexdigest()[:10]
@@ -489,6 +496,8 @@ def chunk_document(doc: Document, size: int = 360, overlap: int = 60) -> list[Ch
                     aliases=doc.aliases,
                     lang=doc.lang,
                     source=doc.source,
+                    section=section,
+                    translation_of=doc.translation_of,
                 )
             )
     return chunks

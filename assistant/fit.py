@@ -14,7 +14,8 @@ from typing import Any, Literal
 from langchain_core.runnables import RunnableLambda
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from assistant.chains import Citation, is_chinese
+from assistant.answer.state import Citation
+from assistant.core.text import is_chinese
 from assistant.corpus import MODEL_KEYS, MODEL_NAMES_ZH
 from assistant.errors import InputError
 from assistant.index import tokenize
@@ -868,7 +869,7 @@ def llm_enrich_profile(llm: Any, profile: BusinessProfile) -> BusinessProfile:
     """
     from langchain_core.messages import HumanMessage, SystemMessage
 
-    from assistant.chains import support_score
+    from assistant.answer.grounding import lexical_support as support_score
 
     empty = [f for f in PROFILE_FIELDS if not getattr(profile, f)]
     if not empty:
@@ -921,8 +922,8 @@ def _checked_llm_text(
     they cite (after repair), in the right language, or nothing; map numbers back to the memo's."""
     from langchain_core.messages import HumanMessage, SystemMessage
 
-    from assistant.chains import CITATION, post_check
     from assistant.corpus import split_sentences
+    from assistant.fit_postcheck import CITATION, post_check
 
     if not sources:
         return ""

@@ -41,7 +41,7 @@ log = logging.getLogger("yunying.index")
 # Bump when tokenization changes: stored BM25 tokens are then recomputed on the next ingest.
 TOKENIZER_VERSION = "2"
 # Bumped when chunk metadata gains a field the retriever relies on (3: company aliases), so stores re-ingest.
-METADATA_VERSION = "3"
+METADATA_VERSION = "4"
 # Domain terms and company names jieba would otherwise split, so "价值循环", "下沉市场" or "钉钉"
 # match as one token.
 DOMAIN_WORDS = (
@@ -445,6 +445,9 @@ def chunk_metadata(chunk: Chunk, doc: Document, signature: str, n_chunks: int) -
         "company_zh": chunk.company_zh or "",
         "aliases": "|".join(chunk.aliases),
         "lang": chunk.lang,
+        # a document and its translated twin share `pair` and their sections' ordinals
+        "pair": chunk.translation_of or chunk.doc_id,
+        "section": chunk.section,
         "source": doc.source,
         "doc_hash": doc.content_hash,
         "doc_sig": signature,
@@ -553,6 +556,20 @@ class KnowledgeIndex:
         rows = zip(batch["ids"], batch["documents"] or [], batch["metadatas"] or [], strict=True)
         chunks = [StoredChunk(cid, doc or "", meta or {}) for cid, doc, meta in rows]
         return sorted(chunks, key=lambda c: int(c.metadata.get("position", 0)))
+
+    def twin_section_text(self, pair: str, section: int, doc_id: str) -> str:
+        """The text of the same section in the other document of a translated pair ('' when there is
+        none): an English answer sentence is checked against the English twin of a Chinese source."""
+        batch = self.collection.get(
+            where={"$and": [{"pair": pair}, {"section": section}]},
+            include=["documents", "metadatas"],  # type: ignore[list-item]
+        )
+        rows = [
+            (int((meta or {}).get("position", 0)), doc or "")
+            for doc, meta in zip(batch["documents"] or [], batch["metadatas"] or [], strict=True)
+            if (meta or {}).get("doc_id") != doc_id
+        ]
+        return "\n".join(text for _, text in sorted(rows))
 
     def remove_document(self, doc_id: str) -> int:
         """Delete a document's chunks; returns how many there were."""

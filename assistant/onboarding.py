@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from assistant.chains import Citation
+from assistant.answer.state import Citation
 from assistant.corpus import MODEL_KEYS, split_sentences
 from assistant.index import KnowledgeIndex, StoredChunk
 

@@ -18,6 +18,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assistant.config import Settings
+from assistant.core.text import detect_lang
 from assistant.corpus import MODEL_KEYS, Kind, ModelKey, Topic
 from assistant.index import KnowledgeIndex, StoredChunk, tokenize
 
@@ -93,6 +94,8 @@ class Hit(BaseModel):
     source: str = ""
     dense_score: float | None = Field(default=None, description="Cosine similarity to the query.")
     bm25_score: float | None = None
+    pair_id: str = Field(default="", description="The original's id for a document and its translated twin.")
+    section: int = 0
 
 
 def _hit_from(rank: int, score: float, chunk_id: str, text: str, meta: dict[str, Any]) -> Hit:
@@ -112,6 +115,8 @@ def _hit_from(rank: int, score: float, chunk_id: str, text: str, meta: dict[str,
         text=text,
         lang=str(meta.get("lang", "zh")),
         source=str(meta.get("source", "")),
+        pair_id=str(meta.get("pair") or meta.get("doc_id", "")),
+        section=int(meta.get("section") or 0),
     )
 
 
@@ -204,6 +209,31 @@ class CompanyNames:
                 taken.append((start, end))
                 found[key] = min(found.get(key, start), start)
         return sorted(found, key=found.__getitem__)[:limit]
+
+
+def one_per_twin_section(order: list[str], payload: dict[str, tuple[str, dict]], lang: str) -> list[str]:
+    """A document and its translated twin are one document: once a section of a pair has a hit from one
+    twin, the other twin's chunks of that section are dropped, except that a chunk in the asker's
+    language takes the place (and rank) of the first hit in the other language."""
+    owner: dict[tuple[str, int], tuple[str, int]] = {}  # (pair, section) -> (doc id, index in kept)
+    kept: list[str] = []
+    for cid in order:
+        meta = payload[cid][1]
+        doc = str(meta.get("doc_id") or "")
+        key = (str(meta.get("pair") or doc), int(meta.get("section") or 0))
+        if key not in owner:
+            owner[key] = (doc, len(kept))
+            kept.append(cid)
+            continue
+        held_doc, index = owner[key]
+        if held_doc == doc:
+            kept.append(cid)  # another chunk of the same section of the same document
+            continue
+        held = payload[kept[index]][1]
+        if held.get("lang") != lang and meta.get("lang") == lang:
+            kept[index] = cid
+            owner[key] = (doc, index)
+    return kept
 
 
 def reciprocal_rank_fusion(rankings: list[list[str]], rrf_k: int = 60) -> dict[str, float]:
@@ -348,7 +378,9 @@ class HybridRetriever:
                 ids.append(chunk.chunk_id)
             rankings.append(ids)
         fused = reciprocal_rank_fusion(rankings, self.settings.rrf_k)
-        order = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
+        order = one_per_twin_section(
+            sorted(fused, key=lambda cid: (-fused[cid], cid)), payload, detect_lang(query)
+        )[:k]
         hits = []
         for rank, cid in enumerate(order, start=1):
             text, meta = payload[cid]

@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, get_args
 
+from assistant.answer import Answer, Citation
+from assistant.answer.grounding import CITATION
 from assistant.catalog import DocumentInfo, filter_documents
-from assistant.chains import CITATION, Answer, Citation
 from assistant.config import apply_offline_env
 from assistant.corpus import MODEL_KEYS, MODEL_NAMES_ZH, Topic
 from assistant.retrieval import SearchFilters
@@ -132,6 +133,7 @@ CSS = """
 .gradio-container {max-width: 1400px !important;}
 #app-head h2 {margin: 0;}
 #lang-switch {max-width: 240px; margin-left: auto;}
+.unsupported {color: var(--body-text-color-subdued); opacity: 0.75; font-size: 0.9em;}
 .source-card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px;
   margin-bottom: 10px; background: var(--background-fill-secondary); scroll-margin-top: 80px;
   transition: box-shadow .3s, border-color .3s;}
@@ -281,6 +283,17 @@ def source_cards_html(
     return head + "\n".join(cards)
 
 
+def unsupported_html(answer: Answer) -> str:
+    """The draft sentences the grounding check left out, greyed under a closed disclosure."""
+    if not answer.unsupported_sentences:
+        return ""
+    items = "".join(f"<li>{html.escape(s)}</li>" for s in answer.unsupported_sentences)
+    return (
+        "\n\n<details class='unsupported'><summary>来源不支持的句子 / Not supported by the sources "
+        f"({len(answer.unsupported_sentences)})</summary><ul>{items}</ul></details>"
+    )
+
+
 def timing_line(answer: Answer) -> str:
     t = answer.timings
     parts = [f"backend: {answer.backend}"]
@@ -417,7 +430,7 @@ def build_app(service: Yunying) -> Any:
             waiting = "<div class='source-card'>…</div>"
             for event in chain.stream(question, turns, filters):
                 if isinstance(event, Answer):
-                    text = link_citations(event.answer, turn)
+                    text = link_citations(event.answer, turn) + unsupported_html(event)
                     remember(text, event)
                     cards = source_cards_html(
                         event.citations,

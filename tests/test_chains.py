@@ -104,16 +104,30 @@ def test_a_citation_moves_to_the_source_that_supports_the_sentence(checker):
     assert checker.check("豆瓣的争议包括评分操纵[3]。", sources).cited == [3]
 
 
-def test_an_english_sentence_is_grounded_in_a_chinese_source_by_meaning(checker):
-    sources = [
-        source(1, "小红书的主要收入来自品牌广告与营销合作，电商是另一条持续探索的变现路径。", "Xiaohongshu")
-    ]
+def test_an_english_sentence_is_grounded_in_a_chinese_source_through_its_english_twin(checker):
+    chinese = source(
+        1, "小红书的主要收入来自品牌广告与营销合作，电商是另一条持续探索的变现路径。", "Xiaohongshu"
+    )
+    twin = (
+        "Xiaohongshu's main revenue comes from brand advertising and marketing partnerships; "
+        "e-commerce is another path it keeps exploring."
+    )
+    sources = [chinese.model_copy(update={"twin_text": twin})]
     right = checker.check(
         "Xiaohongshu earns mainly from brand advertising and marketing partnerships.", sources
     )
     assert right.cited == [1] and right.text.endswith("partnerships[1].")
     wrong = checker.check("Xiaohongshu earns mainly from selling cloud servers to banks [1].", sources)
     assert wrong.cited == [] and wrong.unsupported and wrong.text == ""
+
+
+def test_the_chain_gives_each_source_its_twin_section(service):
+    state = service.answer_chain("none").prepare.invoke(
+        {"question": "小红书主要靠什么赚钱？", "history": [], "filters": None, "started": 0.0}
+    )
+    chinese = [s for s in state["sources"] if s.doc_id == "case-xiaohongshu"]
+    assert chinese
+    assert any(sum(ch.isascii() for ch in s.twin_text) > 0.8 * len(s.twin_text) for s in chinese)
 
 
 def test_figures_and_other_companies_the_source_does_not_state_are_unsupported(checker):
@@ -157,7 +171,7 @@ def test_context_keeps_to_the_company_the_question_names(service):
     assert service.retriever.companies_in(question) == ["xiaohongshu"]
     sources = focus_hits(hits, ["xiaohongshu"], 3)
     assert sources and all(c.company in (None, "Xiaohongshu") for c in sources)
-    assert sources[0].doc_id == "case-xiaohongshu"
+    assert sources[0].doc_id == "case-xiaohongshu-en"  # an English question gets the English twin
     # without a named company nothing is filtered
     assert len({c.doc_id for c in focus_hits(service.search("社区运营的争议", k=8), [], 3)}) >= 2
 
@@ -170,7 +184,7 @@ def test_weak_evidence_is_refused_without_calling_the_llm(service):
     ):
         answer = chain.invoke(question)
         assert answer.refused and marker in answer.answer and answer.citations == []
-        assert answer.gate["coverage"] < 0.24
+        assert answer.gate["coverage"] < 0.35
 
 
 def test_model_saying_not_covered_becomes_a_polite_refusal_with_nearest_topics(service):

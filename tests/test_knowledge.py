@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.corpus import MODEL_KEYS, chunk_document, discover, load_document
+from assistant.corpus import ENGLISH_CHUNK_FACTOR, MODEL_KEYS, chunk_document, discover, load_document
 from tests.conftest import KNOWLEDGE, REPO
 
 ESSAY = REPO.parent / "shared" / "seed" / "operating-models.zh.md"
@@ -20,8 +20,8 @@ SEED_COMPANIES = {
     *("Evernote", "WPS", "Live commerce"),
 }
 CASE_HEADINGS = [
-    *("概况", "主导模式与辅助模式", "价值循环", "关键打法", "支撑体系", "关注的指标", "成效与争议"),
-    *("对运营者的启示", "English summary"),
+    *("概况", "关键数据", "主导模式与辅助模式", "价值循环", "关键打法", "支撑体系"),
+    *("关注的指标", "成效与争议", "对运营者的启示", "English summary"),
 ]
 LOOP = ["目标", "用户", "价值", "渠道", "数据", "优化"]
 SUPPORT = ["组织", "数据", "技术", "激励"]
@@ -31,8 +31,10 @@ TOPICS = [
 ]
 
 DOCS = [load_document(path) for path in discover([KNOWLEDGE])]
-CASES = [d for d in DOCS if d.kind == "case"]
-FRAMEWORK = [d for d in DOCS if d.kind == "framework"]
+ORIGINALS = [d for d in DOCS if d.translation_of is None]
+TWINS = [d for d in DOCS if d.translation_of is not None]
+CASES = [d for d in ORIGINALS if d.kind == "case"]
+FRAMEWORK = [d for d in ORIGINALS if d.kind == "framework"]
 
 
 def h2(body: str) -> list[str]:
@@ -96,9 +98,10 @@ def test_case_follows_the_template(doc):
 def test_every_document_chunks_cleanly(doc):
     chunks = chunk_document(doc)
     assert chunks
+    longest = 700 * (ENGLISH_CHUNK_FACTOR if doc.lang == "en" else 1)
     for chunk in chunks:
         assert chunk.heading_path, chunk.chunk_id  # every chunk sits under a heading
-        assert 10 <= len(chunk.text) <= 700, chunk.chunk_id
+        assert 10 <= len(chunk.text) <= longest, chunk.chunk_id
         assert not chunk.text.startswith(("。", "，", "、")), chunk.chunk_id
 
 
@@ -169,7 +172,42 @@ def test_each_case_is_found_by_its_company_in_both_languages(kb_service):
             f"{doc.company_zh} 的运营模式是什么？",
             f"What operating model does {doc.company} follow?",
         ):
-            top = [h.doc_id for h in kb_service.search(query, k=3)]
+            top = [h.pair_id for h in kb_service.search(query, k=3)]
             if doc.id not in top:
                 misses.append((query, top))
     assert misses == []
+
+
+# ---------------------------------------------------------------- English twins
+
+YEAR_OR_PERCENT = re.compile(r"(?:19|20)\d\d|\d+(?:\.\d+)?\s?%")
+
+
+def test_every_document_has_an_english_twin():
+    by_id = {d.id: d for d in DOCS}
+    assert {t.translation_of for t in TWINS} == {d.id for d in ORIGINALS if d.lang == "zh"}
+    for twin in TWINS:
+        original = by_id[twin.translation_of]
+        assert twin.id == f"{original.id}-en" and twin.lang == "en"
+        assert Path(twin.source).name == Path(original.source).name.replace(".md", ".en.md")
+        same = ("kind", "topic", "models", "company", "company_zh", "aliases", "region", "primary_model")
+        assert {k: getattr(twin, k) for k in same} == {k: getattr(original, k) for k in same}, twin.id
+
+
+@pytest.mark.parametrize("twin", TWINS, ids=[d.id for d in TWINS])
+def test_twins_keep_in_step(twin):
+    """Same headings at the same levels, and every year and percentage of one stated in the other."""
+    original = next(d for d in DOCS if d.id == twin.translation_of)
+    levels = [re.findall(r"^(#+) ", d.body, re.M) for d in (original, twin)]
+    assert levels[0] == levels[1]
+    numbers = [{n.replace(" ", "") for n in YEAR_OR_PERCENT.findall(d.body)} for d in (original, twin)]
+    assert numbers[0] == numbers[1], numbers[0] ^ numbers[1]
+    assert sum(1 for ch in twin.body if "\u4e00" <= ch <= "\u9fff") < len(twin.body) * 0.1  # English text
+
+
+def test_the_glossary_links_terms_both_ways():
+    zh = next(d for d in ORIGINALS if d.id == "framework-glossary")
+    en = next(d for d in TWINS if d.translation_of == "framework-glossary")
+    for term, english in (("私域", "private-domain"), ("价值循环", "value loop"), ("公域", "public-domain")):
+        assert term in zh.body and english in zh.body.lower()
+        assert term in en.body and english in en.body.lower()

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from assistant.chains import is_chinese
 from assistant.config import Settings
+from assistant.core.text import is_chinese
 from assistant.index import StoredChunk
 from assistant.onboarding import (
     MODEL_LABELS,

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from assistant.chains import AnswerChain
+from assistant.answer import AnswerChain
 from assistant.config import Settings
 from assistant.llm import make_chat_model
 from assistant.service import Yunying

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.chains import Citation
+from assistant.answer.state import Citation
 from assistant.ui import link_citations, source_cards_html, unlink_citations, upload_report_markdown
 from assistant.uploads import UploadResult
 

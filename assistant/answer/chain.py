@@ -160,15 +160,21 @@ class AnswerChain:
         if state["question_vector"] is None:
             return []
         hits = focus_hits(state["hits"], state["companies"], self.max_sources)
-        return select_sentences(
+        sources = select_sentences(
             state["question_vector"], hits, self.embed_passages, budget_tokens=self.context_tokens
         )
+        for source in sources:
+            if source.pair_id:
+                source.twin_text = self.retriever.index.twin_section_text(
+                    source.pair_id, source.section, source.doc_id
+                )
+        return sources
 
     def _weak(self, state: AnswerState) -> bool:
         """No sentence of the chosen passages is close in meaning to the question: the knowledge base has
         words in common with it, but nothing that answers it ("明天上海会下雨吗？")."""
         best = max((s.relevance for s in state["sources"]), default=0.0)
-        return best < self.gate_thresholds.min_sentence_similarity
+        return best < self.gate_thresholds.min_sentence(state["lang"])
 
     # ------------------------------------------------------------ responses
 

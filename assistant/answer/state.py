@@ -24,8 +24,15 @@ class Citation(BaseModel):
     quote: str = Field(description="The passage as shown to the model (the sentences chosen from it).")
     text: str = Field(default="", description="The whole chunk text.")
     lang: str = "zh"
+    pair_id: str = ""
+    section: int = 0
     relevance: float = Field(
         default=0.0, description="Cosine similarity of the passage's best sentence to the question (e5)."
+    )
+    twin_text: str = Field(
+        default="",
+        exclude=True,
+        description="The same section of the document's translated twin: the grounding check reads it too.",
     )
 
     @classmethod
@@ -43,6 +50,8 @@ class Citation(BaseModel):
             quote=hit.text[:200] if quote is None else quote,
             text=hit.text,
             lang=hit.lang,
+            pair_id=hit.pair_id,
+            section=hit.section,
         )
 
 

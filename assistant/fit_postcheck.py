@@ -1,19 +1,17 @@
-"""Compatibility names for modules that predate the `assistant.answer` package.
+"""The lexical post-check the model-fit memo still applies to its LLM sentences.
 
-The answer chain lives in `assistant.answer`. What stays here is the lexical post-check the model-fit
-memo still uses for its LLM sentences (issue 15 moves it onto the answer package's grounding check).
+Answers use `assistant.answer.grounding` (semantic and lexical, across languages); issue 15 moves the
+memo onto that check too, and this module goes.
 """
 
 from __future__ import annotations
 
 import re
 
-from assistant.answer.condense import condense_question
 from assistant.answer.grounding import lexical_support as support_score
-from assistant.answer.state import Answer, Citation, Turn
+from assistant.answer.state import Citation
 from assistant.core.text import is_chinese
 from assistant.corpus import split_sentences
-from assistant.index import tokenize
 
 CITATION = re.compile(r"\[(\d{1,2})\]")
 _UNSUPPORTED_THRESHOLD = 0.34
@@ -104,14 +102,4 @@ def _place_citations(sentence: str, numbers: list[int]) -> str:
 
 
 
-__all__ = [
-    "CITATION",
-    "Answer",
-    "Citation",
-    "Turn",
-    "condense_question",
-    "is_chinese",
-    "post_check",
-    "support_score",
-    "tokenize",
-]
+__all__ = ["CITATION", "post_check", "unverified_specifics"]
