@@ -176,6 +176,8 @@ class _KB:
         docs: dict[str, _Doc] = {}
         for chunk in chunks:
             doc_id = str(chunk.metadata.get("doc_id", ""))
+            if chunk.metadata.get("pair", doc_id) != doc_id:
+                continue  # a translated twin: the path and quizzes read the original's own sections
             docs.setdefault(doc_id, _Doc(doc_id, chunk.metadata)).chunks.append(chunk)
         for doc in docs.values():
             doc.chunks.sort(key=lambda c: (int(c.metadata.get("position", 0)), c.chunk_id))

@@ -170,11 +170,15 @@ class CompanyNames:
 
     def __init__(self, chunks: list[StoredChunk]) -> None:
         names: dict[str, str] = {}
+        self._labels: dict[str, str] = {}
         for chunk in chunks:
             meta = chunk.metadata
             key = str(meta.get("company_key") or "")
             if not key:
                 continue
+            self._labels.setdefault(
+                key, f"{meta.get('company') or key} {meta.get('company_zh') or ''}".strip()
+            )
             surface = [meta.get("company"), meta.get("company_zh"), *str(meta.get("aliases", "")).split("|")]
             for name in surface:
                 name = str(name or "").strip().lower()
@@ -186,6 +190,9 @@ class CompanyNames:
             name: re.compile(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])") if name.isascii() else None
             for name, _ in self._names
         }
+
+    def label(self, key: str) -> str:
+        return self._labels.get(key, key)
 
     def surface_names(self) -> list[str]:
         """Every name the store records for a company, lower-cased."""
@@ -283,6 +290,12 @@ class HybridRetriever:
         """Company keys (lower-case English names) the text names, first mention first."""
         self.bm25_index()  # the name list is built with BM25, from the same pass over the store
         return self._companies.in_text(text)
+
+    def company_labels(self, text: str) -> list[str]:
+        """The companies a text names, as the store writes them (English and Chinese name): what a
+        follow-up's "it" stands for."""
+        self.bm25_index()
+        return [self._companies.label(key) for key in self._companies.in_text(text)]
 
     def company_names(self) -> list[str]:
         """Every name (English, Chinese, alias) of every company the store has a case for, lower-cased."""

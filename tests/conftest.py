@@ -67,7 +67,7 @@ def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def run_cli(
-    *args: str, data_dir: Path, stdin: str | None = None, **extra: str
+    *args: str, data_dir: Path, stdin: str | None = None, timeout: float = 600, **extra: str
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "assistant.cli", *args],
@@ -76,7 +76,7 @@ def run_cli(
         input=stdin,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
     )
 
 

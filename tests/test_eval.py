@@ -51,7 +51,9 @@ def test_metrics_on_a_hand_computed_ranking():
 @pytest.fixture(scope="module")
 def eval_run(knowledge_store, tmp_path_factory):
     report_dir = tmp_path_factory.mktemp("report")
-    result = run_cli("eval", "--llm", "none", "--json", "--report", str(report_dir), data_dir=knowledge_store)
+    result = run_cli(
+        "eval", "--llm", "none", "--json", "--report", str(report_dir), data_dir=knowledge_store, timeout=1800
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout), report_dir
 

@@ -70,7 +70,8 @@ def test_ranking_is_deterministic_and_english_input_gives_an_english_memo(servic
 
 
 def test_golden_fit_cases_mostly_agree(service):
-    cases = load_fit_cases()
+    # the original 14 cases (evals/golden/fit.yaml); the blind dev/test cases measure issue 15's work
+    cases = [c for c in load_fit_cases() if not c.tags]
     agree = sum(service.fit(c.description).primary == c.expected_primary for c in cases)
     assert agree / len(cases) >= 0.9
 

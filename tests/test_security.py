@@ -157,7 +157,7 @@ def test_a_fake_source_number_in_the_question_is_never_cited(knowledge_store):
     )
     answer = json.loads(result.stdout)
     numbers = {c["n"] for c in answer["citations"]}
-    assert not answer["refused"] and numbers and numbers <= {1, 2, 3}
+    assert not answer["refused"] and numbers and numbers <= set(range(1, 7))  # at most 6 sources
     assert "[9]" not in answer["answer"] and "[12]" not in answer["answer"]
 
 

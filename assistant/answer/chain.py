@@ -88,7 +88,9 @@ class AnswerChain:
             RunnablePassthrough.assign(
                 lang=lambda s: detect_lang(s["question"]),
                 earlier=lambda s: earlier_questions(s["question"], s["history"]),
-                merged=lambda s: condense_question(s["question"], s["history"]),
+                merged=lambda s: condense_question(
+                    s["question"], s["history"], self.retriever.company_labels
+                ),
             )
             | RunnablePassthrough.assign(standalone=self._standalone)
             | RunnablePassthrough.assign(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -43,11 +43,25 @@ def earlier_questions(question: str, history: Sequence[dict[str, str]] | None) -
     return [q[:300] for q in chosen]
 
 
-def condense_question(question: str, history: Sequence[dict[str, str]] | None = None) -> str:
-    """Rule-based standalone question: a follow-up is merged with the user questions it leans on."""
+def condense_question(
+    question: str,
+    history: Sequence[dict[str, str]] | None = None,
+    names_in: Callable[[str], list[str]] | None = None,
+) -> str:
+    """Rule-based standalone question: a follow-up is merged with what it leans on.
+
+    When the earlier questions name companies (`names_in`), their names stand in for "它" and the
+    earlier wording stays out: "那它现在主要靠什么赚钱？" after a question on 小红书's community
+    atmosphere retrieves its revenue, not its atmosphere again. Otherwise the earlier questions are
+    prefixed whole."""
     question = question.strip()
     earlier = earlier_questions(question, history)
-    return " ".join([*earlier, question]) if earlier else question
+    if not earlier:
+        return question
+    names = list(dict.fromkeys(n for q in earlier for n in (names_in(q) if names_in else [])))
+    if names and not (names_in and names_in(question)):
+        return " ".join([*names, question])
+    return " ".join([*earlier, question])
 
 
 def condense_with_llm(llm: BaseChatModel, question: str, history: Sequence[dict[str, str]]) -> str:
