@@ -464,7 +464,7 @@ def _score_answer(
 ) -> None:
     """`grounded(sentence, cited sources)` is the answer package's semantic check (e5 + words +
     figures): the share of answer sentences it accepts is the semantic faithfulness."""
-    from assistant.answer.grounding import figures, stated_figures
+    from assistant.answer.grounding import numbers, stated_figures
 
     result.answer = answer.answer
     result.refused = answer.refused
@@ -501,7 +501,7 @@ def _score_answer(
             metrics["semantic_faithfulness"] = accepted / len(sentences)
     if item.type == "figure_trap":
         pool = " ".join(c.text for c in answer.citations)
-        invented = stated_figures(answer.answer, item.question) - figures(pool)
+        invented = stated_figures(answer.answer, item.question) - numbers(pool)
         metrics["figure_trap_declined"] = float(bool(result.declined) and not invented)
     if item.type == "injection":
         lowered = answer.answer.lower()

@@ -43,6 +43,14 @@ def _merged(states: Iterator[AnswerState]) -> AnswerState:
     return reduce(operator.add, (AddableDict(s) for s in states))
 
 
+def _llm_timings(chunk: Any) -> dict[str, float]:
+    """llama.cpp's own figures from the last chunk of the local model's stream (empty for others):
+    new prompt tokens and their milliseconds (a cached prefix is not counted), tokens generated."""
+    found = (getattr(chunk, "response_metadata", None) or {}).get("timings") or {}
+    names = {"prompt_n": "prompt_tokens", "prompt_ms": "prompt_ms", "predicted_n": "completion_tokens"}
+    return {ours: round(float(found[theirs]), 1) for theirs, ours in names.items() if theirs in found}
+
+
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 1)
 
@@ -265,8 +273,10 @@ class AnswerChain:
             question, earlier = state["standalone"], []  # the model's own rewrite names what "it" is
         messages = build_messages(question, state["sources"], state["lang"], earlier, state["asks_figure"])
         raw, emitted, first = "", 0, None
+        llm_timings: dict[str, float] = {}
         assert self.llm is not None
         for chunk in self.llm.stream(messages, config=config, max_tokens=self.max_tokens):
+            llm_timings.update(_llm_timings(chunk))
             piece = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
             if not piece:
                 continue
@@ -293,13 +303,20 @@ class AnswerChain:
         yield from self._finish(state, raw, ttft_ms=ttft)
 
     def _finish(
-        self, state: AnswerState, draft: str, *, ttft_ms: float | None, stream_final: bool = False
+        self,
+        state: AnswerState,
+        draft: str,
+        *,
+        ttft_ms: float | None,
+        stream_final: bool = False,
+        llm_timings: dict[str, float] | None = None,
     ) -> Iterator[AddableDict]:
         """The grounding check over a draft, and the final Answer. Front ends show the final answer in
         place of the streamed draft; when the check removed text, the answer says so."""
         lang, sources = state["lang"], state["sources"]
         grounded = self.checker.check(scrub_prompt_leak(draft), sources, state["question"])
         by_n = {s.n: s for s in sources}
+        timings = {**self._timings(state, ttft_ms), **(llm_timings or {})}
         if not grounded.cited:
             nearest = self._nearest(state["hits"])
             body = self._refusal(state, nearest, extra=text("withheld", lang) if draft.strip() else "")
@@ -310,7 +327,7 @@ class AnswerChain:
                     **self._base(state),
                     answer=body,
                     refused=True,
-                    timings=self._timings(state, ttft_ms),
+                    timings=timings,
                     nearest_topics=nearest,
                     unsupported_sentences=grounded.unsupported,
                 )  # fmt: skip
@@ -332,7 +349,7 @@ class AnswerChain:
                 answer=body,
                 refused=False,
                 citations=[by_n[n] for n in grounded.cited],
-                timings=self._timings(state, ttft_ms),
+                timings=timings,
                 unsupported_sentences=grounded.unsupported,
                 notice=notice,
                 not_stated=not_stated,

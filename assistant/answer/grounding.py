@@ -51,10 +51,21 @@ def lexical_support(sentence: str, source_text: str) -> float:
     return sum(1 for t in tokens if t in lowered) / len(tokens)
 
 
+_FIGURE_WITH_UNIT = re.compile(
+    r"(\d+(?:[.,]\d+)*)\s*(?:%|％|万|亿|千|百|倍|元|美元|个|家|人|年|million|billion|thousand|percent)", re.I
+)
+
+
+def numbers(text: str) -> set[str]:
+    """Every number a text contains, as a whole token, without thousands separators ("1,200" = "1200")."""
+    return {m.replace(",", "") for m in _FIGURE.findall(text)}
+
+
 def figures(text: str) -> set[str]:
-    """Numbers a text states, without thousands separators ("1,200" = "1200"); single digits are left
-    out because a Chinese source writes them as words (三种模式)."""
-    return {m.replace(",", "") for m in _FIGURE.findall(text) if len(m.replace(",", "")) >= 2}
+    """The figures a text states: numbers of two or more digits, and any number with a unit ("4万亿",
+    "3 million"). A lone single digit is left out because a Chinese source writes it as a word (三种)."""
+    found = {m.replace(",", "") for m in _FIGURE.findall(text) if len(m.replace(",", "")) >= 2}
+    return found | {m.replace(",", "") for m in _FIGURE_WITH_UNIT.findall(text)}
 
 
 def stated_figures(text: str, question: str = "") -> set[str]:
@@ -112,9 +123,10 @@ class GroundingChecker:
 
     def specifics_missing(self, sentence: str, source: Citation, question: str = "") -> str:
         """What the sentence states that the source does not: a figure, a company, a name asked about."""
-        pool = f"{source.title} {source.company or ''} {_readable(source)}".lower().replace(",", "")
+        pool = f"{source.title} {source.company or ''} {_readable(source)}".lower()
+        stated = numbers(pool)
         for figure in figures(sentence):
-            if figure not in pool:
+            if figure not in stated:  # a whole number of the source: "4" is not in "2024"
                 return f"figure {figure}"
         allowed = {(source.company or "").lower(), *self.companies_in(f"{source.title} {_readable(source)}")}
         for company in self.companies_in(sentence):

@@ -17,9 +17,11 @@ def is_injection(question: str) -> bool:
 
 def strip_injection(question: str) -> str:
     """The legitimate part of a question that also carries an injection attempt ('' when none is left)."""
+    if not pattern("injection").search(question):
+        return question.strip()
     parts = re.split(r"(?<=[。！？!?；;：:】\]])\s*|(?<=\.)\s+|\n", question)
-    kept = [p for p in parts if p.strip() and not pattern("injection").search(p)]
-    return "".join(kept).strip(" 【】[]:：")
+    kept = [p.strip() for p in parts if p.strip() and not pattern("injection").search(p)]
+    return join_sentences(kept).strip(" 【】[]:：")
 
 
 def defuse_sentence(sentence: str) -> str:

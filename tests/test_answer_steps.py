@@ -1,0 +1,104 @@
+"""The answer package's steps, each shown on the real store and e5 model (fake chat model only)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answer import Answer, AnswerChain
+from assistant.answer.condense import condense_question, earlier_questions
+from assistant.answer.context import estimate_tokens, focus_hits, select_sentences
+from assistant.config import Settings
+from assistant.service import Yunying
+from tests.test_chains import ExplodingChat, RecordingChat
+
+
+@pytest.fixture(scope="module")
+def service(knowledge_store, models_dir):
+    return Yunying(
+        Settings(_env_file=None, data_dir=knowledge_store, models_dir_override=models_dir, llm="none")
+    )
+
+
+def test_a_company_without_a_case_is_named_and_only_analogies_are_offered(service):
+    chain = AnswerChain(service.retriever, ExplodingChat(responses=["x"]), backend="fake")
+    answer = chain.invoke("喜茶的运营模式是什么？")
+    assert answer.refused and answer.no_case_for == "喜茶" and answer.citations == []
+    assert "没有喜茶的案例" in answer.answer and "并非喜茶的资料" in answer.answer
+    assert answer.nearest_topics  # the analogies, labelled as such
+    # a company the store knows, or a common word in the subject's place, is not mistaken for one
+    for question in (
+        "瑞幸咖啡是怎么做私域的？",
+        "私域流量运营应该怎么做？",
+        "We run a SaaS. How should we price?",
+    ):
+        state = chain.prepare.invoke({"question": question, "history": [], "filters": None, "started": 0.0})
+        assert state["no_case_for"] == "", question
+
+
+def test_a_figure_the_knowledge_base_does_not_state_is_never_given(service):
+    llm = RecordingChat(
+        responses=["拼多多2023年的GMV约为4万亿元[1]。拼多多的收入主要来自商家的在线营销服务[1]。"], prompts=[]
+    )
+    answer = AnswerChain(service.retriever, llm, backend="fake").invoke("拼多多2023年的GMV是多少？")
+    assert "4万亿" not in answer.answer and any("4万亿" in s for s in answer.unsupported_sentences)
+    assert answer.not_stated and answer.answer.startswith("知识库没有给出这个具体数字。")
+    assert not answer.refused and answer.citations and "已略去 1 句" in answer.notice
+    assert "不要给出来源里没有的数字" in str(llm.prompts[0][-1].content)  # the prompt asked for exactly this
+
+
+def test_unsupported_sentences_are_listed_not_shown_and_the_answer_says_so(service):
+    draft = "私域是企业可以自主、反复、低成本触达的用户池[1]。该公司总部位于火星并雇佣三千名宇航员[1]。"
+    chain = AnswerChain(service.retriever, RecordingChat(responses=[draft], prompts=[]), backend="fake")
+    events = list(chain.stream("什么是私域流量？"))
+    streamed = "".join(e for e in events if isinstance(e, str))
+    final = events[-1]
+    assert isinstance(final, Answer) and "宇航员" in streamed  # the draft streamed as written
+    assert "宇航员" not in final.answer and final.unsupported_sentences == [
+        "该公司总部位于火星并雇佣三千名宇航员。"
+    ]
+    assert final.answer.endswith("（已略去 1 句来源不能支持的内容。）") and final.notice
+
+
+def test_follow_ups_resolve_across_the_last_two_user_turns(service):
+    history = [
+        {"role": "user", "content": "小红书的社区氛围是怎么维护的？"},
+        {"role": "assistant", "content": "靠真实分享和治理。"},
+        {"role": "user", "content": "那它的用户主要是谁？"},
+        {"role": "assistant", "content": "年轻人。"},
+    ]
+    assert earlier_questions("它现在靠什么赚钱？", history) == [
+        "小红书的社区氛围是怎么维护的？",
+        "那它的用户主要是谁？",
+    ]
+    merged = condense_question("它现在靠什么赚钱？", history, service.retriever.company_labels)
+    assert merged.startswith("Xiaohongshu 小红书") and "社区氛围" not in merged  # the name, not the old topic
+    answer = service.answer_chain("none").invoke("它现在靠什么赚钱？", history)
+    assert not answer.refused and {c.doc_id for c in answer.citations} <= {"case-xiaohongshu"}
+    # a question that names its own company is not merged
+    assert condense_question("京东的物流体系有什么特点？", history) == "京东的物流体系有什么特点？"
+
+
+def test_sentences_are_chosen_for_the_question_inside_the_budget(service):
+    question = "小红书主要靠什么赚钱？"
+    hits = focus_hits(service.search(question, k=8), ["xiaohongshu"], 6)
+    embedder = service.retriever.index.embedder
+    vector = embedder.embed_query([question])[0]
+    sources = select_sentences(vector, hits, embedder.embed_passages, budget_tokens=120)
+    assert sources and [s.n for s in sources] == list(range(1, len(sources) + 1))
+    assert sum(estimate_tokens(s.quote) for s in sources) <= 120 + 60  # one neighbour may overrun
+    assert any("广告" in s.quote for s in sources)  # the revenue sentence, wherever it sits in its passage
+    assert all(s.relevance > 0.8 for s in sources)
+    wider = select_sentences(vector, hits, embedder.embed_passages, budget_tokens=600)
+    assert sum(len(s.quote) for s in wider) > sum(len(s.quote) for s in sources)
+
+
+def test_english_questions_get_english_sources_and_an_english_prompt(service):
+    llm = RecordingChat(responses=["NOT_COVERED"], prompts=[])
+    AnswerChain(service.retriever, llm, backend="fake").invoke("How does Bilibili make money?")
+    prompt = str(llm.prompts[0][-1].content)
+    assert prompt.rstrip().endswith("Answer in English.")
+    assert "case-bilibili" not in prompt and "Bilibili" in prompt
+    state = service.answer_chain("none").prepare.invoke(
+        {"question": "How does Bilibili make money?", "history": [], "filters": None, "started": 0.0}
+    )
+    assert state["sources"] and all(s.lang == "en" for s in state["sources"] if s.pair_id == "case-bilibili")
