@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from assistant.answer.patterns import raw_pattern
 from assistant.answer.state import Citation
-from assistant.core.text import is_chinese, join_sentences
+from assistant.core.text import detect_lang, is_chinese, join_sentences
 from assistant.corpus import split_sentences
 from assistant.index import tokenize
 
@@ -146,15 +146,43 @@ class GroundingChecker:
             or (semantic >= t.semantic_with_some_words and lexical >= t.some_words)
         )
 
+    def _semantic_rows(self, sentences: Sequence[str], sources: Sequence[Citation]) -> np.ndarray:
+        """Like `semantic_support`, reading a source's twin section only for a sentence in the other
+        language (an English sentence over a Chinese passage), so same-language checks stay cheap."""
+        result = np.zeros((len(sentences), len(sources)), dtype=np.float32)
+        if not sentences or not sources:
+            return result
+        query = np.asarray(self.embed_query([CITATION.sub("", s) for s in sentences]), dtype=np.float32)
+        langs = [detect_lang(s) for s in sentences]
+        for j, source in enumerate(sources):
+            own = [s for s in split_sentences(source.text) if len(s) >= 4] or [source.text]
+            best = (query @ np.asarray(self.embed_passages(own), dtype=np.float32).T).max(axis=1)
+            crossing = [i for i, lang in enumerate(langs) if lang != source.lang]
+            if source.twin_text and crossing:
+                twin = [s for s in split_sentences(source.twin_text) if len(s) >= 4]
+                if twin:
+                    vectors = np.asarray(self.embed_passages(twin), dtype=np.float32)
+                    best[crossing] = np.maximum(best[crossing], (query[crossing] @ vectors.T).max(axis=1))
+            result[:, j] = best
+        return result
+
     def verdicts(self, sentences: Sequence[str], sources: Sequence[Citation], question: str) -> list[Verdict]:
-        semantic = self.semantic_support(sentences, [_readable(s) for s in sources])
+        t = self.thresholds
+        lexical = np.array(
+            [[lexical_support(s, _readable(src)) for src in sources] for s in sentences], dtype=np.float32
+        ).reshape(len(sentences), len(sources))
+        # meaning is only needed where the words alone do not settle it (an extractive answer's
+        # sentences are the sources' own: their words settle it)
+        unsettled = [i for i in range(len(sentences)) if not (lexical[i] >= t.lexical).any()]
+        semantic = np.zeros_like(lexical)
+        if unsettled:
+            semantic[unsettled] = self._semantic_rows([sentences[i] for i in unsettled], sources)
         out = []
         for i, sentence in enumerate(sentences):
             verdict = Verdict(sentence)
             reasons = []
             for j, source in enumerate(sources):
-                lexical = lexical_support(sentence, _readable(source))
-                if not self.supports(float(semantic[i, j]), lexical):
+                if not self.supports(float(semantic[i, j]), float(lexical[i, j])):
                     continue
                 missing = self.specifics_missing(sentence, source, question)
                 if missing:
@@ -162,13 +190,14 @@ class GroundingChecker:
                     continue
                 verdict.supported_by.append(source.n)
             verdict.semantic = float(semantic[i].max()) if len(sources) else 0.0
-            verdict.lexical = max((lexical_support(sentence, _readable(s)) for s in sources), default=0.0)
+            verdict.lexical = float(lexical[i].max()) if len(sources) else 0.0
             verdict.reason = "; ".join(dict.fromkeys(reasons)) or (
                 "" if verdict.supported_by else "no support"
             )
             # best-supporting source first: by meaning, then retrieval rank
             column = {source.n: j for j, source in enumerate(sources)}
-            verdict.supported_by.sort(key=lambda n: (-float(semantic[i, column[n]]), n))
+            strength = np.maximum(semantic[i], lexical[i])
+            verdict.supported_by.sort(key=lambda n: (-float(strength[column[n]]), n))
             out.append(verdict)
         return out
 
@@ -189,6 +218,11 @@ class GroundingChecker:
         checkable = [u for u in units if not _is_connective(u[2])]
         verdicts = self.verdicts([u[2] for u in checkable], ordered, question) if checkable else []
         verdict_of = {id(u): v for u, v in zip(checkable, verdicts, strict=True)}
+        supported_units = [u for u in checkable if verdict_of[id(u)].supported_by]
+        batch = self.embed_query([u[2] for u in supported_units]) if supported_units else []
+        vectors = {
+            id(u): np.asarray(v, dtype=np.float32) for u, v in zip(supported_units, batch, strict=True)
+        }
         kept_vectors: list[np.ndarray] = []
         rebuilt: dict[int, list[str]] = {}
         prefixes: dict[int, str] = {}
@@ -206,7 +240,7 @@ class GroundingChecker:
             if not verdict.supported_by:
                 unsupported.append(sentence)
                 continue
-            if self._repeats(sentence, kept_vectors):
+            if self._repeats(vectors[id(unit)], kept_vectors):
                 continue
             # keep the model's citation when it supports the sentence, else the best-supporting source
             keep = [n for n in cited if n in verdict.supported_by] or verdict.supported_by[:1]
@@ -218,8 +252,7 @@ class GroundingChecker:
         text_out = "\n".join(_drop_dangling_connectives(out_lines)).strip()
         return GroundedText(text=text_out, cited=sorted(used), unsupported=list(dict.fromkeys(unsupported)))
 
-    def _repeats(self, sentence: str, kept: list[np.ndarray]) -> bool:
-        vector = np.asarray(self.embed_query([sentence])[0], dtype=np.float32)
+    def _repeats(self, vector: np.ndarray, kept: list[np.ndarray]) -> bool:
         repeat = any(float(vector @ v) >= self.thresholds.duplicate for v in kept)
         if not repeat:
             kept.append(vector)
