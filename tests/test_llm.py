@@ -14,7 +14,6 @@ import pytest
 from langchain_core.messages import AIMessage, ChatMessage, HumanMessage, SystemMessage, ToolMessage
 from pydantic import SecretStr
 
-from assistant import llm
 from assistant.llm import (
     LLMRequestError,
     LLMUnavailable,
@@ -23,6 +22,7 @@ from assistant.llm import (
     make_chat_model,
     to_openai_messages,
 )
+from assistant.llm import weights as llm  # the module whose globals the fakes patch
 
 # --------------------------------------------------------------------------------------------------
 # assemble_local_model with fake parts
