@@ -303,6 +303,14 @@ def scrub_prompt_leak(text: str) -> str:
     return "".join(s if is_chinese(s) else s + " " for s in kept).strip()
 
 
+def _llm_timings(chunk: Any) -> dict[str, float]:
+    """llama.cpp's own figures from the last chunk of the local model's stream (empty for others):
+    new prompt tokens and their milliseconds (a cached prefix is not counted), tokens generated."""
+    found = (getattr(chunk, "response_metadata", None) or {}).get("timings") or {}
+    names = {"prompt_n": "prompt_tokens", "prompt_ms": "prompt_ms", "predicted_n": "completion_tokens"}
+    return {ours: round(float(found[theirs]), 1) for theirs, ours in names.items() if theirs in found}
+
+
 def build_messages(question: str, sources: list[Citation], earlier: str = "") -> list[Any]:
     """The grounded prompt. `earlier` is the previous user question of a follow-up, so "it" resolves."""
     blocks = []
@@ -581,6 +589,7 @@ class AnswerChain:
             ):
                 piece = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
                 if not piece:
+                    timings.update(_llm_timings(chunk))
                     continue
                 if first is None:
                     first = time.perf_counter()
