@@ -18,6 +18,9 @@ xllamacpp facts this module relies on (version 2026.10.11549, checked by hand):
   tokens cost time. llama.cpp threads busy-wait: with ``n_threads`` = all cores and another process
   busy on one core, decoding falls from ~26 to ~8 tokens/s (0.5 to 4 under heavier load); with
   ``n_threads=1`` (``n_threads_batch=2``) it stays ~18 tokens/s whatever the neighbours do.
+* ``no_extra_bufts`` turns llama.cpp's repacked weight layouts off (``repack=False`` here): that halves
+  prompt speed, Q4_K_M included. ``flash_attn_type`` off is slower than ``auto``. Figures per weight
+  type and option: docs/performance.md (``evals/prompt_speed.py``).
 """
 
 from __future__ import annotations
