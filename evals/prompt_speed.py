@@ -76,7 +76,7 @@ def _paragraphs() -> list[tuple[str, str]]:
 
 def rag_messages(rng: random.Random, chars: int = 1080) -> list[dict[str, str]]:
     """System prompt + numbered sources (~``chars`` characters, about 800 tokens) + a question."""
-    from assistant.chains import SYSTEM_PROMPT
+    from assistant.answer.prompt import system_prompt
 
     pool = _paragraphs()
     rng.shuffle(pool)
@@ -87,7 +87,7 @@ def rag_messages(rng: random.Random, chars: int = 1080) -> list[dict[str, str]]:
         blocks.append(f"[{len(blocks) + 1}] {title}\n{para}")
         total += len(para)
     user = f"<sources>\n{chr(10).join(blocks)}\n</sources>\n\nQuestion: {rng.choice(QUESTIONS)}"
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+    return [{"role": "system", "content": system_prompt()}, {"role": "user", "content": user}]
 
 
 def parse_config(text: str) -> dict[str, str]:

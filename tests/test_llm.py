@@ -298,7 +298,7 @@ def test_answer_timings_come_from_the_local_models_last_chunk():
     """The answer chain copies llama.cpp's prompt_n / prompt_ms / predicted_n (bench reads them)."""
     from langchain_core.messages import AIMessageChunk
 
-    from assistant.chains import _llm_timings
+    from assistant.answer.chain import _llm_timings
 
     last = AIMessageChunk(
         content="",
