@@ -18,6 +18,7 @@ from assistant.retrieval import Hit
 EmbedPassages = Callable[[Sequence[str]], Sequence[np.ndarray]]
 
 MIN_SENTENCE_CHARS = 6
+_TABLE_RULE = re.compile(r"[|\s:\-]+")  # a Markdown table's |---|---| line says nothing
 _LIST_PREFIX = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)、])\s+")
 
 
@@ -74,7 +75,7 @@ def select_sentences(
         _Candidate(i, j, s, 0.0)
         for i, sentences in enumerate(passages)
         for j, s in enumerate(sentences)
-        if len(s) >= MIN_SENTENCE_CHARS
+        if len(s) >= MIN_SENTENCE_CHARS and not _TABLE_RULE.fullmatch(s)
     ]
     if not candidates:
         return []
@@ -89,7 +90,7 @@ def select_sentences(
         if candidate.source not in chosen:  # its passage's best sentence: keep a neighbour for sense
             sentences = passages[candidate.source]
             neighbour = candidate.position - 1 if candidate.position > 0 else candidate.position + 1
-            if 0 <= neighbour < len(sentences):
+            if 0 <= neighbour < len(sentences) and not _TABLE_RULE.fullmatch(sentences[neighbour]):
                 picks.append(neighbour)
         taken = chosen.get(candidate.source, set())
         new = [p for p in picks if p not in taken]
