@@ -272,6 +272,12 @@ def source_cards_html(
             else ""
         )
         heading = f" › {html.escape(c.heading)}" if c.heading else ""
+        if c.twin_text:  # the same section in the other language, a click away
+            label = "English version" if c.lang == "zh" else "中文原文 Chinese original"
+            full = (
+                f"<details class='src-twin'><summary>{label}</summary>"
+                f"<div class='src-text'>{html.escape(c.twin_text)}</div></details>{full}"
+            )
         cards.append(
             f"<div class='source-card' id='src-{turn}-{c.n}' data-testid='source-card' "
             f"data-doc-id='{html.escape(c.doc_id)}'>"

@@ -55,3 +55,19 @@ def test_upload_messages_say_what_happened_to_each_file():
     assert "已添加" in text and "已拒绝" in text and "未变化" in text and "not accepted" in text
     assert "c/d.txt" in text  # a | would break the table
     assert "Choose" in upload_report_markdown([], "en")
+
+
+def test_a_card_offers_the_same_section_in_the_other_language_and_the_left_out_sentences():
+    from assistant.answer import Answer
+    from assistant.ui import unsupported_html
+
+    card = source_cards_html([citation(twin_text="The whole passage <in English>.")])
+    assert "<summary>English version</summary>" in card and "&lt;in English&gt;" in card
+    english = source_cards_html([citation(lang="en", twin_text="整段文字")])
+    assert "中文原文" in english
+    assert "src-twin" not in source_cards_html([citation()])  # a document without a twin
+    answer = Answer(
+        question="q", answer="a[1]。", refused=False, backend="none", unsupported_sentences=["<b>x</b>"]
+    )
+    greyed = unsupported_html(answer)
+    assert "class='unsupported'" in greyed and "&lt;b&gt;x&lt;/b&gt;" in greyed and "(1)" in greyed
