@@ -132,8 +132,11 @@ def test_chat_streams_a_cited_answer_and_follows_up(page, data_dir):
     card = page.locator("#src-1-1")
     assert "小红书" in card.inner_text() and "社区驱动" in card.inner_text()
     assert "retrieval" in page.locator("#sources").inner_text()  # backend and timing, discreetly
-    card.locator("summary").click()
+    card.locator("summary", has_text="Open the full document").click()
     assert card.locator(".src-doc h2").count() >= 1
+    # the same section in English is a click away too
+    card.locator("summary", has_text="English version").click()
+    assert "Xiaohongshu" in card.locator(".src-twin").inner_text()
 
     # a follow-up leaning on a pronoun is answered about the first turn's subject
     ask(page, "它的核心指标是什么？")
