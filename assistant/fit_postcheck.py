@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from assistant.answer.grounding import lexical_support as support_score
+from assistant.answer.grounding import place_citations
 from assistant.answer.state import Citation
 from assistant.core.text import is_chinese
 from assistant.corpus import split_sentences
@@ -82,7 +83,7 @@ def post_check(
             flagged.append(clean)
         for n in valid:
             used[n] = by_n[n]
-        out.append(_place_citations(clean, valid))
+        out.append(place_citations(clean, valid))
     joined = ""
     for piece in out:
         if joined and not is_chinese(piece[:3]) and not joined.endswith("\n"):
@@ -90,15 +91,6 @@ def post_check(
         joined += piece
     return joined.strip(), [used[n] for n in sorted(used)], list(dict.fromkeys(flagged))
 
-
-def _place_citations(sentence: str, numbers: list[int]) -> str:
-    if not numbers:
-        return sentence
-    marks = "".join(f"[{n}]" for n in numbers)
-    match = re.search(r"[。！？；.!?;]+[”’」』）)]*$", sentence)
-    if match:
-        return sentence[: match.start()] + marks + sentence[match.start() :]
-    return sentence + marks
 
 
 

@@ -214,28 +214,25 @@ class AnswerChain:
             body += "\n\n" + text("nearest_topics", lang) + joined
         return body
 
+    def _refused(self, state: AnswerState, body: str, timings: dict[str, float] | None = None, **fields: Any):
+        """The final chunk of a refusal: the Answer with its common fields, plus what this refusal adds."""
+        answer = Answer(
+            **self._base(state), answer=body, refused=True, timings=timings or self._timings(state), **fields
+        )
+        return AddableDict(answer=answer)
+
     def _refuse_injection(self, states: Iterator[AnswerState]) -> Iterator[AddableDict]:
         state = _merged(states)
         body = self._refusal(state, [], injection=True)
         yield AddableDict(delta=body)
-        yield AddableDict(
-            answer=Answer(**self._base(state), answer=body, refused=True, timings=self._timings(state))
-        )
+        yield self._refused(state, body)
 
     def _refuse(self, states: Iterator[AnswerState]) -> Iterator[AddableDict]:
         state = _merged(states)
         nearest = self._nearest(state["hits"])
         body = self._refusal(state, nearest, injection=state["injection"])
         yield AddableDict(delta=body)
-        yield AddableDict(
-            answer=Answer(
-                **self._base(state),
-                answer=body,
-                refused=True,
-                timings=self._timings(state),
-                nearest_topics=nearest,
-            )
-        )
+        yield self._refused(state, body, nearest_topics=nearest)
 
     def _no_case(self, states: Iterator[AnswerState]) -> Iterator[AddableDict]:
         """A company without a case: say so, and offer the nearest cases as labelled analogies only."""
@@ -248,16 +245,7 @@ class AnswerChain:
                 "\n\n" + text("analogies", lang, name=name) + ("、" if lang == "zh" else "; ").join(analogies)
             )
         yield AddableDict(delta=body)
-        yield AddableDict(
-            answer=Answer(
-                **self._base(state),
-                answer=body,
-                refused=True,
-                timings=self._timings(state),
-                nearest_topics=analogies,
-                no_case_for=name,
-            )  # fmt: skip
-        )
+        yield self._refused(state, body, nearest_topics=analogies, no_case_for=name)
 
     def _extractive(self, states: Iterator[AnswerState]) -> Iterator[AddableDict]:
         state = _merged(states)
@@ -290,15 +278,7 @@ class AnswerChain:
         if not raw.strip() or NOT_COVERED in raw:
             nearest = self._nearest(state["hits"])
             body = self._refusal(state, nearest)
-            yield AddableDict(
-                answer=Answer(
-                    **self._base(state),
-                    answer=body,
-                    refused=True,
-                    timings=self._timings(state, ttft),
-                    nearest_topics=nearest,
-                )  # fmt: skip
-            )
+            yield self._refused(state, body, self._timings(state, ttft), nearest_topics=nearest)
             return
         yield from self._finish(state, raw, ttft_ms=ttft)
 
@@ -322,15 +302,8 @@ class AnswerChain:
             body = self._refusal(state, nearest, extra=text("withheld", lang) if draft.strip() else "")
             if stream_final:
                 yield AddableDict(delta=body)
-            yield AddableDict(
-                answer=Answer(
-                    **self._base(state),
-                    answer=body,
-                    refused=True,
-                    timings=timings,
-                    nearest_topics=nearest,
-                    unsupported_sentences=grounded.unsupported,
-                )  # fmt: skip
+            yield self._refused(
+                state, body, timings, nearest_topics=nearest, unsupported_sentences=grounded.unsupported
             )
             return
         body = grounded.text

@@ -65,7 +65,6 @@ def should_refuse(scores: dict[str, float], lang: str, thresholds: GateThreshold
 _LATIN_NAME = re.compile(r"(?<![.?!。？！\s]\s)(?<!^)(?<![A-Za-z])([A-Z][a-z]{2,}[A-Za-z0-9]*)")
 # a clause of Chinese text: from the start or after punctuation, up to the next punctuation
 _CLAUSE = re.compile(r"(?:^|[，。？！；、,.?!;\s])([\u4e00-\u9fff][^，。？！；、,.?!;\s]*)")
-_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 
 def word_frequency(word: str) -> int:

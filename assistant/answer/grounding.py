@@ -245,7 +245,7 @@ class GroundingChecker:
             # keep the model's citation when it supports the sentence, else the best-supporting source
             keep = [n for n in cited if n in verdict.supported_by] or verdict.supported_by[:1]
             used.update(keep)
-            rebuilt.setdefault(line, []).append(_place_citations(sentence, keep))
+            rebuilt.setdefault(line, []).append(place_citations(sentence, keep))
         out_lines = [prefixes.get(line, "") + join_sentences(rebuilt[line]) for line in sorted(rebuilt)]
         if not used:
             out_lines = []  # connectives alone are not an answer
@@ -305,7 +305,7 @@ def _headers(source: Citation) -> list[str]:
     return sorted(set(headers), key=len, reverse=True)
 
 
-def _place_citations(sentence: str, numbers: list[int]) -> str:
+def place_citations(sentence: str, numbers: list[int]) -> str:
     if not numbers:
         return sentence
     marks = "".join(f"[{n}]" for n in numbers)
