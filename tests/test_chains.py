@@ -156,13 +156,26 @@ def test_what_a_removed_marker_leaves_still_reads_as_a_sentence(checker):
     assert "›" not in echoed.text and "社群要分层运营" in echoed.text
 
 
-def test_an_answer_from_memory_about_an_unknown_company_is_refused(service):
+def test_a_figure_from_memory_is_never_shown(service):
     chain, llm = chain_with(
         service, ["Temu had approximately 1.5 million monthly active users in Brazil in 2024 [1]."]
     )
     answer = chain.invoke("How many monthly active users did Temu have in Brazil in 2024?")
-    # the gate may stop it before the model, or the grounding check after it: never a cited invention
-    assert answer.refused and answer.citations == [] and "1.5" not in answer.answer
+    # the gate may stop it before the model; after it, the invented figure is left out, and what the
+    # knowledge base does say comes with "does not state this figure"
+    assert "1.5" not in answer.answer
+    assert answer.refused or (answer.not_stated and answer.unsupported_sentences)
+
+
+def test_a_draft_that_cannot_be_checked_gives_way_to_the_sources_own_sentences(service):
+    draft = "Community is about vibes and memes, which every brand needs in 2030 [1]."
+    chain, _ = chain_with(service, [draft])
+    answer = chain.invoke("How does Xiaohongshu keep its community trustworthy?")
+    assert not answer.refused and answer.citations
+    assert "vibes" not in answer.answer and answer.unsupported_sentences
+    assert answer.answer.startswith("From the knowledge base: ")
+    assert "could not be checked" in answer.notice and answer.answer.endswith(answer.notice)
+    assert {c.doc_id for c in answer.citations} & {"case-xiaohongshu", "case-xiaohongshu-en"}
 
 
 def test_context_keeps_to_the_company_the_question_names(service):

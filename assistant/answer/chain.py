@@ -128,6 +128,7 @@ class AnswerChain:
             RunnableGenerator(self._generate),
         )
         self.prepare = prepare  # everything before the response: the gate's calibration runs this alone
+        self.respond = respond  # the response alone, over a prepared state (evals/collect_drafts.py)
         return (prepare | respond).with_config(run_name="yunying_answer")
 
     # ------------------------------------------------------------ preparing steps
@@ -278,9 +279,10 @@ class AnswerChain:
         if not raw.strip() or NOT_COVERED in raw:
             nearest = self._nearest(state["hits"])
             body = self._refusal(state, nearest)
-            yield self._refused(state, body, self._timings(state, ttft), nearest_topics=nearest)
+            timings = {**self._timings(state, ttft), **llm_timings}
+            yield self._refused(state, body, timings, nearest_topics=nearest)
             return
-        yield from self._finish(state, raw, ttft_ms=ttft)
+        yield from self._finish(state, raw, ttft_ms=ttft, llm_timings=llm_timings)
 
     def _finish(
         self,
@@ -295,6 +297,15 @@ class AnswerChain:
         place of the streamed draft; when the check removed text, the answer says so."""
         lang, sources = state["lang"], state["sources"]
         grounded = self.checker.check(scrub_prompt_leak(draft), sources, state["question"])
+        notice = removed_notice(len(grounded.unsupported), lang)
+        if not grounded.cited and not stream_final and draft.strip():
+            # nothing the model wrote could be checked against the sources, but the gate found passages
+            # close to the question: answer with their own sentences instead of refusing, and say why
+            quoted = extractive_answer(state["question_vector"], lang, sources, self.embed_passages)
+            fallback = self.checker.check(quoted, sources, state["question"])
+            if fallback.cited:
+                grounded = fallback.model_copy(update={"unsupported": grounded.unsupported})
+                notice = text("unverified", lang)
         by_n = {s.n: s for s in sources}
         timings = {**self._timings(state, ttft_ms), **(llm_timings or {})}
         if not grounded.cited:
@@ -311,7 +322,6 @@ class AnswerChain:
         if not_stated:
             space = "" if lang == "zh" else " "
             body = f"{text('not_stated', lang)}{space}{text('not_stated_then', lang)}\n{body}"
-        notice = removed_notice(len(grounded.unsupported), lang)
         if notice:
             body += "\n\n" + notice
         if stream_final:
