@@ -186,6 +186,13 @@ class CompanyNames:
                     names.setdefault(name, key)
         # longest first, so "jd.com" wins over "jd" and "网易云音乐" over a shorter name inside it
         self._names = sorted(names.items(), key=lambda item: -len(item[0]))
+        from pypinyin import lazy_pinyin
+
+        self._chinese = [
+            (name, key, lazy_pinyin(name))
+            for name, key in self._names
+            if all("\u4e00" <= char <= "\u9fff" for char in name)
+        ]
         self._patterns = {
             name: re.compile(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])") if name.isascii() else None
             for name, _ in self._names
@@ -215,7 +222,50 @@ class CompanyNames:
                     continue  # inside a longer name already matched
                 taken.append((start, end))
                 found[key] = min(found.get(key, start), start)
+        for start, key in self._sound_alikes(text, taken):
+            found[key] = min(found.get(key, start), start)
         return sorted(found, key=found.__getitem__)[:limit]
+
+    def _sound_alikes(self, text: str, taken: list[tuple[int, int]]) -> list[tuple[int, str]]:
+        """Chinese names written the way people type and talk: a homophone typo that keeps one
+        character (京冬 for 京东, 淘包 for 淘宝) and the coy 某 + last character (某东, 某音), when exactly
+        one company fits. Spans inside a name already matched are skipped."""
+        import jieba
+        from pypinyin import lazy_pinyin
+
+        if not self._chinese:
+            return []
+        sounds = lazy_pinyin(text)  # one syllable per Chinese character, other runs kept whole
+        if len(sounds) != len(text):
+            sounds = [lazy_pinyin(char)[0] if char.strip() else char for char in text]
+        # a homophone inside a longer word is that word, not a typo (之乎 in 之乎者也)
+        inside_word = {
+            position
+            for _, begin, end in jieba.tokenize(text)
+            if end - begin > 2
+            for position in range(begin, end)
+        }
+        out = []
+        for start in range(len(text)):
+            if any(s <= start < e for s, e in taken) or not "\u4e00" <= text[start] <= "\u9fff":
+                continue
+            for name, key, syllables in self._chinese:
+                window = text[start : start + len(name)]
+                if len(window) < len(name) or window == name:
+                    continue
+                homophone = (
+                    sounds[start : start + len(name)] == syllables
+                    and bool(set(window) & set(name))
+                    and start not in inside_word
+                )
+                if homophone:
+                    out.append((start, key))
+                    break
+            if text[start] == "某" and start + 1 < len(text):
+                fitting = {key for name, key, _ in self._chinese if name[-1] == text[start + 1]}
+                if len(fitting) == 1:
+                    out.append((start, fitting.pop()))
+        return out
 
 
 def one_per_twin_section(order: list[str], payload: dict[str, tuple[str, dict]], lang: str) -> list[str]:

@@ -102,3 +102,18 @@ def test_english_questions_get_english_sources_and_an_english_prompt(service):
         {"question": "How does Bilibili make money?", "history": [], "filters": None, "started": 0.0}
     )
     assert state["sources"] and all(s.lang == "en" for s in state["sources"] if s.pair_id == "case-bilibili")
+
+
+def test_names_as_people_type_them_reach_the_right_case(service):
+    retriever = service.retriever
+    # a homophone typo that keeps one character, the coy 某 + last character, a front-matter nickname
+    assert retriever.companies_in("淘包早期是怎么吸引卖家入驻的？") == ["taobao"]
+    assert retriever.companies_in("某东的自营物流为什么贵？") == ["jd"]
+    assert retriever.companies_in("小红薯上的种草笔记靠谱吗？") == ["xiaohongshu"]
+    # a sound-alike inside a longer word is that word; a name with no case stays unknown
+    assert retriever.companies_in("文章写得之乎者也，用户看不懂怎么办？") == []
+    chain = service.answer_chain("none")
+    state = chain.prepare.invoke(
+        {"question": "淘包早期是怎么吸引卖家入驻的？", "history": [], "filters": None, "started": 0.0}
+    )
+    assert state["no_case_for"] == "" and state["hits"][0].doc_id.startswith("case-taobao")

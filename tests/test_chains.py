@@ -156,6 +156,18 @@ def test_what_a_removed_marker_leaves_still_reads_as_a_sentence(checker):
     assert "›" not in echoed.text and "社群要分层运营" in echoed.text
 
 
+def test_an_inline_list_that_loses_an_item_still_counts_without_a_gap(checker):
+    sources = [source(1, "社群要分层运营，核心用户给予更多权益。活动要有明确的目标和复盘。")]
+    draft = "要点有三：1. 社群要分层运营[1]；2. 公司总部位于火星[1]；3. 活动要有明确的目标和复盘[1]。"
+    checked = checker.check(draft, sources)
+    assert checked.text.splitlines() == [
+        "要点有三：",
+        "1. 社群要分层运营[1]；",
+        "2. 活动要有明确的目标和复盘[1]。",
+    ]
+    assert checked.unsupported == ["公司总部位于火星；"]
+
+
 def test_a_figure_from_memory_is_never_shown(service):
     chain, llm = chain_with(
         service, ["Temu had approximately 1.5 million monthly active users in Brazil in 2024 [1]."]

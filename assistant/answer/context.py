@@ -36,6 +36,11 @@ def focus_hits(hits: Sequence[Hit], companies: Sequence[str], max_sources: int) 
     named = {c.lower() for c in companies}
     if named and any((h.company or "").lower() in named for h in hits):
         hits = [h for h in hits if not h.company or h.company.lower() in named]
+    if len(named) > 1:
+        # a comparison needs each company's best passage, however the ranking favours one of them
+        leaders = list({(h.company or "").lower(): h for h in reversed(hits) if h.company}.values())
+        leaders.sort(key=hits.index)
+        hits = leaders + [h for h in hits if h not in leaders]
     chosen: list[Hit] = []
     seen: set[tuple[str, str]] = set()
     for hit in hits:

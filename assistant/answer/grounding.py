@@ -22,7 +22,10 @@ from assistant.index import tokenize
 
 CITATION = re.compile(r"\[(\d{1,2})\]")
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
-_LIST_PREFIX = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)、]|[（(]?\d{1,2}[）)])\s*")
+_LIST_PREFIX = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)、](?!\d)|[（(]?\d{1,2}[）)])\s*")
+# a numbered list written inline ("容易踩以下坑：1. …；2. …"): each item goes on its own line
+_INLINE_ITEM = re.compile(r"(?<=[：:；;。！？!?])\s*(?=(?:\d{1,2}[.、](?!\d)|[（(]\d{1,2}[）)])\s*\S)")
+_NUMBERED = re.compile(r"^(\s*[（(]?)(\d{1,2})(?=[.)、）])")
 _NAME = re.compile(r"\b[A-Z][A-Za-z0-9&'.-]{2,}")
 
 Embed = Callable[[Sequence[str]], Sequence[np.ndarray]]
@@ -123,12 +126,15 @@ class GroundingChecker:
 
     def specifics_missing(self, sentence: str, source: Citation, question: str = "") -> str:
         """What the sentence states that the source does not: a figure, a company, a name asked about."""
-        pool = f"{source.title} {source.company or ''} {_readable(source)}".lower()
+        pool = f"{source.title} {source.company or ''} {readable_text(source)}".lower()
         stated = numbers(pool)
         for figure in figures(sentence):
             if figure not in stated:  # a whole number of the source: "4" is not in "2024"
                 return f"figure {figure}"
-        allowed = {(source.company or "").lower(), *self.companies_in(f"{source.title} {_readable(source)}")}
+        allowed = {
+            (source.company or "").lower(),
+            *self.companies_in(f"{source.title} {readable_text(source)}"),
+        }
         for company in self.companies_in(sentence):
             if company not in allowed:
                 return f"company {company}"
@@ -146,7 +152,7 @@ class GroundingChecker:
             or (semantic >= t.semantic_with_some_words and lexical >= t.some_words)
         )
 
-    def _semantic_rows(self, sentences: Sequence[str], sources: Sequence[Citation]) -> np.ndarray:
+    def semantic_rows(self, sentences: Sequence[str], sources: Sequence[Citation]) -> np.ndarray:
         """Like `semantic_support`, reading a source's twin section only for a sentence in the other
         language (an English sentence over a Chinese passage), so same-language checks stay cheap."""
         result = np.zeros((len(sentences), len(sources)), dtype=np.float32)
@@ -169,14 +175,14 @@ class GroundingChecker:
     def verdicts(self, sentences: Sequence[str], sources: Sequence[Citation], question: str) -> list[Verdict]:
         t = self.thresholds
         lexical = np.array(
-            [[lexical_support(s, _readable(src)) for src in sources] for s in sentences], dtype=np.float32
+            [[lexical_support(s, readable_text(src)) for src in sources] for s in sentences], dtype=np.float32
         ).reshape(len(sentences), len(sources))
         # meaning is only needed where the words alone do not settle it (an extractive answer's
         # sentences are the sources' own: their words settle it)
         unsettled = [i for i in range(len(sentences)) if not (lexical[i] >= t.lexical).any()]
         semantic = np.zeros_like(lexical)
         if unsettled:
-            semantic[unsettled] = self._semantic_rows([sentences[i] for i in unsettled], sources)
+            semantic[unsettled] = self.semantic_rows([sentences[i] for i in unsettled], sources)
         out = []
         for i, sentence in enumerate(sentences):
             verdict = Verdict(sentence)
@@ -206,15 +212,7 @@ class GroundingChecker:
     def check(self, text: str, sources: Sequence[Citation], question: str = "") -> GroundedText:
         by_n = {s.n: s for s in sources}
         ordered = [by_n[n] for n in sorted(by_n)]
-        lines = [_clean_line(line, ordered) for line in text.splitlines()]
-        units: list[tuple[int, str, str, list[int]]] = []  # (line, list prefix, sentence, cited)
-        for index, line in enumerate(lines):
-            prefix_match = _LIST_PREFIX.match(line)
-            prefix = prefix_match.group(0) if prefix_match else ""
-            for sentence in split_sentences(line[len(prefix) :]):
-                cited = [int(n) for n in CITATION.findall(sentence) if int(n) in by_n]
-                units.append((index, prefix, CITATION.sub("", sentence).strip(), cited))
-                prefix = ""
+        units = draft_units(text, ordered)
         checkable = [u for u in units if not _is_connective(u[2])]
         verdicts = self.verdicts([u[2] for u in checkable], ordered, question) if checkable else []
         verdict_of = {id(u): v for u, v in zip(checkable, verdicts, strict=True)}
@@ -249,7 +247,7 @@ class GroundingChecker:
         out_lines = [prefixes.get(line, "") + join_sentences(rebuilt[line]) for line in sorted(rebuilt)]
         if not used:
             out_lines = []  # connectives alone are not an answer
-        text_out = "\n".join(_drop_dangling_connectives(out_lines)).strip()
+        text_out = "\n".join(_renumbered(_drop_dangling_connectives(out_lines))).strip()
         return GroundedText(text=text_out, cited=sorted(used), unsupported=list(dict.fromkeys(unsupported)))
 
     def _repeats(self, vector: np.ndarray, kept: list[np.ndarray]) -> bool:
@@ -259,7 +257,31 @@ class GroundingChecker:
         return repeat
 
 
-def _readable(source: Citation) -> str:
+Unit = tuple[int, str, str, list[int]]  # (line, list prefix, sentence without markers, cited numbers)
+
+
+def draft_units(text: str, sources: Sequence[Citation]) -> list[Unit]:
+    """A draft as the check reads it: echoed headers cleaned away, inline lists put on lines, each
+    line's sentences with the line's list prefix and the source numbers each sentence cites."""
+    known = {s.n for s in sources}
+    lines = [_clean_line(line, sources) for line in _INLINE_ITEM.sub("\n", text).splitlines()]
+    units: list[Unit] = []
+    for index, line in enumerate(lines):
+        prefix_match = _LIST_PREFIX.match(line)
+        prefix = prefix_match.group(0) if prefix_match else ""
+        for sentence in split_sentences(line[len(prefix) :]):
+            cited = [int(n) for n in CITATION.findall(sentence) if int(n) in known]
+            units.append((index, prefix, CITATION.sub("", sentence).strip(), cited))
+            prefix = ""
+    return units
+
+
+def is_claim(sentence: str) -> bool:
+    """A sentence the check judges: not empty and not a short lead-in to a list."""
+    return bool(sentence) and not _is_connective(sentence)
+
+
+def readable_text(source: Citation) -> str:
     """What a sentence may be checked against: the passage and, where the document has a translated
     twin, the same section in the other language (so an English sentence meets English text)."""
     return f"{source.text}\n{source.twin_text}" if source.twin_text else source.text
@@ -276,6 +298,20 @@ def _drop_dangling_connectives(lines: list[str]) -> list[str]:
     while lines and _is_connective(lines[-1]):
         lines.pop()
     return lines
+
+
+def _renumbered(lines: list[str]) -> list[str]:
+    """A numbered list that lost an item counts on without a gap (1, 2, 3, not 1, 2, 4)."""
+    out, count = [], 0
+    for line in lines:
+        match = _NUMBERED.match(line)
+        if match:
+            count += 1
+            line = f"{match.group(1)}{count}{line[match.end() :]}"
+        else:
+            count = 0
+        out.append(line)
+    return out
 
 
 def _clean_line(line: str, sources: Sequence[Citation]) -> str:
