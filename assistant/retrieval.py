@@ -197,6 +197,16 @@ class CompanyNames:
             name: re.compile(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])") if name.isascii() else None
             for name, _ in self._names
         }
+        # names that are also ordinary English words (Keep, Notion, Slack): the knowledge base itself
+        # writes them in lower case as words, so in a question only a capitalised one is the company
+        words = " ".join(chunk.text for chunk in chunks if chunk.metadata.get("lang") == "en")
+        self._also_words = {
+            name
+            for name, _ in self._names
+            if name.isalpha()
+            and name.isascii()
+            and len(re.findall(rf"(?<![A-Za-z]){name}(?![A-Za-z])", words)) >= 5
+        }
 
     def label(self, key: str) -> str:
         return self._labels.get(key, key)
@@ -208,6 +218,7 @@ class CompanyNames:
     def in_text(self, text: str, limit: int = 3) -> list[str]:
         """Company keys named in the text, in order of first mention (at most `limit`)."""
         lowered = text.lower()
+        english = detect_lang(text) == "en"
         found: dict[str, int] = {}
         taken: list[tuple[int, int]] = []
         for name, key in self._names:
@@ -217,6 +228,8 @@ class CompanyNames:
                 if pattern
                 else [(m.start(), m.start() + len(name)) for m in re.finditer(re.escape(name), lowered)]
             )
+            if name in self._also_words and english:
+                spans = [(a, b) for a, b in spans if not text[a:b].islower()]
             for start, end in spans:
                 if any(s < end and start < e for s, e in taken):
                     continue  # inside a longer name already matched

@@ -117,3 +117,14 @@ def test_names_as_people_type_them_reach_the_right_case(service):
         {"question": "淘包早期是怎么吸引卖家入驻的？", "history": [], "filters": None, "started": 0.0}
     )
     assert state["no_case_for"] == "" and state["hits"][0].doc_id.startswith("case-taobao")
+
+
+def test_a_comparison_keeps_each_named_companys_best_passage(service):
+    question = "Compare how Duolingo and Spotify keep users coming back."
+    companies = service.retriever.companies_in(question)
+    assert sorted(companies) == ["duolingo", "spotify"]  # "keep" here is a verb, not the Keep app
+    assert service.retriever.companies_in("How does Keep keep its runners?") == ["keep"]
+    assert service.retriever.companies_in("keep的课程体系") == ["keep"]
+    for limit in (2, 6):  # even when only two passages fit, each company has one
+        sources = focus_hits(service.search(question, k=8), companies, limit)
+        assert {s.company for s in sources} == {"Duolingo", "Spotify"}, limit
