@@ -94,6 +94,7 @@ class Yunying:
             ),
             max_tokens=self.settings.llm_max_tokens,
             max_question_chars=self.settings.max_question_chars,
+            llm_condense=self.settings.answer_llm_condense,
         )
 
     def ask(

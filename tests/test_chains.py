@@ -242,15 +242,26 @@ def test_follow_up_is_rewritten_with_the_previous_question(service):
     assert "变现" in answer.answer and answer.answer != first.answer
 
 
-def test_follow_up_uses_the_llm_rewrite_when_there_is_one(service):
-    chain, llm = chain_with(service, ["小红书是怎么变现的？", "小红书主要靠广告和电商变现[1]。"])
+def test_the_model_answers_the_question_asked_whatever_a_rewrite_says(service):
     history = [
         {"role": "user", "content": "小红书的主导运营模式是什么？"},
         {"role": "assistant", "content": "社区驱动。"},
     ]
+    # by default no rewrite call: the rule's merge retrieves, the model gets the question and context
+    chain, llm = chain_with(service, ["小红书主要靠广告和电商变现[1]。"])
     answer = chain.invoke("那它是怎么变现的？", history)
-    assert answer.standalone_question == "小红书是怎么变现的？"
-    assert "那它是怎么变现的" in str(llm.prompts[0][-1].content)
+    assert len(llm.prompts) == 1 and "小红书" in answer.standalone_question
+    prompt = str(llm.prompts[0][-1].content)
+    assert "Question: 那它是怎么变现的？" in prompt and "小红书的主导运营模式是什么？" in prompt
+    # with the model's rewrite switched on, a rewrite that drifts back to the earlier question only
+    # steers retrieval: the model is still asked what the user asked
+    llm = RecordingChat(
+        responses=["小红书的主导运营模式是什么？", "小红书主要靠广告和电商变现[1]。"], prompts=[]
+    )
+    chain = AnswerChain(service.retriever, llm, backend="fake", llm_condense=True)
+    answer = chain.invoke("那它是怎么变现的？", history)
+    assert answer.standalone_question == "小红书的主导运营模式是什么？"
+    assert "Question: 那它是怎么变现的？" in str(llm.prompts[1][-1].content)
 
 
 def test_injection_inside_a_document_never_reaches_the_model(tmp_path, embedder, models_dir):

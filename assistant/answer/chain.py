@@ -71,6 +71,7 @@ class AnswerChain:
         grounding: GroundingThresholds | None = None,
         max_tokens: int = 400,
         max_question_chars: int = 2000,
+        llm_condense: bool = False,
     ) -> None:
         self.retriever = retriever
         self.llm = llm
@@ -81,6 +82,7 @@ class AnswerChain:
         self.gate_thresholds = gate or GateThresholds()
         self.max_tokens = max_tokens
         self.max_question_chars = max_question_chars
+        self.llm_condense = llm_condense
         embedder = retriever.index.embedder
         self.embed_query = embedder.embed_query
         self.embed_passages = embedder.embed_passages
@@ -134,7 +136,7 @@ class AnswerChain:
     # ------------------------------------------------------------ preparing steps
 
     def _standalone(self, state: AnswerState) -> str:
-        if self.llm is not None and state["history"] and state["earlier"]:
+        if self.llm_condense and self.llm is not None and state["history"] and state["earlier"]:
             return condense_with_llm(self.llm, state["question"], state["history"])
         return state["merged"]
 
@@ -257,9 +259,10 @@ class AnswerChain:
     def _generate(self, states: Iterator[AnswerState], config: RunnableConfig) -> Iterator[AddableDict]:
         state = _merged(states)
         question = state["query"] if state["injection"] else state["question"]
+        # the model answers what the user asked, with the earlier questions as context for "it": a
+        # rewrite (the rule's, or a model's) serves retrieval only, so a rewrite that drifts back to
+        # the earlier question (a small model's habit) cannot change what is answered
         earlier = state["earlier"]
-        if earlier and not state["injection"] and state["standalone"] != state["merged"]:
-            question, earlier = state["standalone"], []  # the model's own rewrite names what "it" is
         messages = build_messages(question, state["sources"], state["lang"], earlier, state["asks_figure"])
         raw, emitted, first = "", 0, None
         llm_timings: dict[str, float] = {}
