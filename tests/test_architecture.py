@@ -1,0 +1,144 @@
+"""The import rules of ../shared/DESIGN.md, read from the source with `ast`.
+
+Where today's code still breaks a rule, the exception is listed below by name. The lists may only
+shrink: a new violation fails, and so does an exception that no longer exists (delete it from the list,
+so it cannot come back unnoticed). Issue 16 empties them."""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "assistant"
+
+# third-party libraries and the only modules that may import them
+FRONT_END_LIBRARIES = {"gradio", "typer", "rich", "fastapi", "uvicorn"}
+STORE_LIBRARIES = {"chromadb"}
+FRONT_ENDS = ("assistant.frontends",)
+STORES = ("assistant.store",)
+# today's exceptions (issue 16 moves these modules into store/ and frontends/)
+LIBRARY_EXCEPTIONS = {
+    ("assistant.cli", "typer"),
+    ("assistant.cli", "rich"),
+    ("assistant.ui", "gradio"),
+    ("assistant.index", "chromadb"),
+    ("assistant.index", "rich"),  # the ingest progress bar
+}
+# import cycles between modules of the package, as sorted pairs of their members; function-level
+# imports count too, since they only hide a cycle
+CYCLE_EXCEPTIONS = {frozenset({"assistant.evaluation", "assistant.service"})}
+# packages that sit low in the one-way flow, and the package modules they must never import
+LOWER_LAYERS = {
+    "assistant.core": ("assistant.",),  # core imports nothing of the package but core itself
+    "assistant.answer": ("assistant.service", "assistant.ui", "assistant.cli", "assistant.evaluation"),
+    "assistant.llm": ("assistant.answer", "assistant.service", "assistant.ui", "assistant.cli"),
+    "assistant.resources": ("assistant.",),
+}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module a file imports, at any level of the file (absolute names)."""
+    found: set[str] = set()
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rsplit(".", 1)[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+@pytest.fixture(scope="module")
+def graph() -> dict[str, set[str]]:
+    modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+    edges: dict[str, set[str]] = defaultdict(set)
+    for name, path in modules.items():
+        for target in imports_of(path):
+            edges[name].add(target)
+    return {"modules": set(modules), **edges}  # type: ignore[dict-item]
+
+
+def _internal(graph: dict, name: str) -> set[str]:
+    modules = graph["modules"]
+    return {t for t in graph.get(name, set()) if t in modules and t != name}
+
+
+def test_front_end_and_store_libraries_are_imported_only_where_they_belong(graph):
+    found = set()
+    for name in graph["modules"]:
+        for target in graph.get(name, set()):
+            library = target.split(".")[0]
+            if library in FRONT_END_LIBRARIES and not name.startswith(FRONT_ENDS):
+                found.add((name, library))
+            if library in STORE_LIBRARIES and not name.startswith(STORES):
+                found.add((name, library))
+    assert found - LIBRARY_EXCEPTIONS == set(), "import these only from frontends/ (or store/ for chromadb)"
+    assert LIBRARY_EXCEPTIONS - found == set(), "an exception no longer happens: delete it from the list"
+
+
+def cycles(graph: dict) -> set[frozenset[str]]:
+    """The strongly connected groups of modules (more than one module each): every import cycle."""
+    reach = {name: _reach(graph, name) for name in graph["modules"]}
+    groups = set()
+    for name, reached in reach.items():
+        group = frozenset({name} | {o for o in reached if name in reach[o] and not _is_package_of(name, o)})
+        if len(group) > 1:
+            groups.add(group)
+    return groups
+
+
+def test_no_import_cycles_but_the_listed_ones(graph):
+    found = cycles(graph)
+    assert found - CYCLE_EXCEPTIONS == set()
+    assert CYCLE_EXCEPTIONS - found == set(), "a listed cycle is gone: delete it from the list"
+
+
+def _reach(graph: dict, start: str) -> set[str]:
+    reached, frontier = set(), [start]
+    while frontier:
+        current = frontier.pop()
+        for target in _internal(graph, current):
+            if target not in reached:
+                reached.add(target)
+                frontier.append(target)
+    return reached
+
+
+def _is_package_of(a: str, b: str) -> bool:
+    """A package's __init__ re-exporting its own modules is not a cycle between concepts."""
+    return b.startswith(a + ".") or a.startswith(b + ".")
+
+
+@pytest.mark.parametrize("layer", sorted(LOWER_LAYERS))
+def test_lower_layers_never_import_higher_ones(graph, layer):
+    forbidden = LOWER_LAYERS[layer]
+    wrong = {
+        (name, target)
+        for name in graph["modules"]
+        if name == layer or name.startswith(layer + ".")
+        for target in _internal(graph, name)
+        if target.startswith(forbidden) and not (target == layer or target.startswith(layer + "."))
+    }
+    assert wrong == set()
+
+
+def test_the_rules_see_real_imports(graph):
+    # the graph is read from the source: a check that found no edges would pass vacuously
+    assert "assistant.answer.chain" in graph["modules"]
+    assert "assistant.answer.grounding" in _internal(graph, "assistant.answer.chain")
+    assert ("assistant.ui", "gradio") in {
+        (n, t.split(".")[0]) for n in graph["modules"] for t in graph.get(n, set())
+    }
