@@ -42,11 +42,11 @@ def _profile_rows(analysis: FitAnalysis) -> list[tuple[str, str]]:
     for field, label in labels.items():
         values = p.readings.get(field) or []
         if not values:
-            rows.append((label, ""))
+            rows.append((label[0].upper() + label[1:], ""))
             continue
         names = ("、" if lang == "zh" else ", ").join(v.label for v in values)
         words = user_fact(values[0].evidence, lang) + origin.get(values[0].source, "")
-        rows.append((label, f"{names} ← {words}"))
+        rows.append((label[0].upper() + label[1:], f"{names} ← {words}"))
     return rows
 
 

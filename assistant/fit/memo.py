@@ -38,6 +38,11 @@ def user_fact(text: str, lang: str) -> str:
     return say("user_fact", lang, text=text.strip(" 。.;；，,"))
 
 
+def labelled(label: str, text: str, lang: str) -> str:
+    """A profile value and the user's words it was read from."""
+    return f"{label}{user_fact(text, lang)}" if lang == "zh" else f"{label} {user_fact(text, lang)}"
+
+
 def model_name(model: str, lang: str) -> str:
     return memo_text()["model_names"][lang][model]
 
@@ -76,7 +81,7 @@ def sentences_of(text: str) -> list[str]:
 
 def clauses_of(sentence: str, lang: str) -> list[str]:
     """A sentence's clauses, as the passage wrote them (without the separators and the final stop)."""
-    parts = re.split(r"[，；]" if lang == "zh" else r"[;,]\s+(?:and\s+)?", sentence.rstrip("。.!?！？"))
+    parts = re.split(r"[，；]" if lang == "zh" else r"[;,]\s+", sentence.rstrip("。.!?！？；;，,：: "))
     return [p.strip() for p in parts if len(p.strip()) >= 2]
 
 
@@ -84,7 +89,7 @@ def as_sentence(clauses: list[str], lang: str) -> str:
     """Clauses of a passage joined back into one sentence of its own."""
     if lang == "zh":
         return "，".join(clauses) + "。"
-    text = ", ".join(clauses)
+    text = re.sub(r"^and\s+", "", ", ".join(clauses))
     return text[0].upper() + text[1:] + "."
 
 

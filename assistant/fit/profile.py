@@ -117,7 +117,7 @@ def _field_values(
     scores = np.array([b[0] for b in best])
     stated_margin = settings["stated_margin"][lang]
     explicit = units[best[0][1]].field == field
-    if not explicit and scores[0] - float(np.median(scores)) < stated_margin:
+    if not explicit and scores[0] - float(np.mean(scores[1:])) < stated_margin:
         return []
     weights = np.exp((scores - scores[0]) / settings["temperature"])
     weights /= weights.sum()
@@ -162,6 +162,11 @@ def read_profile(
             units += [Unit(c, field, "llm") for c in clauses(span)]
     vectors = np.asarray(embed([u.text for u in units]), dtype=np.float32)
     sims = vectors @ protos.vectors.T
+    core = [j for j, (f, _) in enumerate(protos.keys) if f in ("sells", "earns")]
+    if float(sims[:, core].max()) < reading_settings()["business_floor"]:
+        raise FitInputError(
+            "this does not read as a business: say what it sells or offers, to whom, and how it earns"
+        )
     profile = BusinessProfile(description=text or "；".join(given.values()), lang=lang)
     for field in profile_table():
         values = _field_values(field, sims, units, protos, lang)

@@ -117,7 +117,7 @@ def supporting_models(
             continue
         reasons = []
         if shown:
-            facts = [f"{v.label}{m.user_fact(v.evidence, lang)}" for v in shown[:2]]
+            facts = [m.labelled(v.label, v.evidence, lang) for v in shown[:2]]
             reasons.append(m.say("supporting_reason", lang, items=_join(facts, lang)))
         if cases:
             reasons.append(m.say("supporting_cases", lang, names=_join([a.case.name() for a in cases], lang)))
@@ -165,8 +165,8 @@ def recommendation_lines(
         + m.say(
             "rule_line",
             lang,
-            sells=f"{sells.label}{m.user_fact(sells.evidence, lang)}" if sells else unknown,
-            earns=f"{earns.label}{m.user_fact(earns.evidence, lang)}" if earns else unknown,
+            sells=m.labelled(sells.label, sells.evidence, lang) if sells else unknown,
+            earns=m.labelled(earns.label, earns.evidence, lang) if earns else unknown,
         )
     )
     if shown:
