@@ -26,7 +26,6 @@ from assistant.fit.schema import (
     Lang,
     SelectionFactors,
 )
-from assistant.index import tokenize
 from assistant.resources import load_yaml
 
 Embed = Callable[[Sequence[str]], Sequence[np.ndarray]]
@@ -61,7 +60,7 @@ class Prototypes:
             for value, entry in values.items():
                 for phrase in entry["prototypes"]:
                     self.keys.append((field, value))
-                    texts.append(phrase)
+                    texts.append(str(phrase))
         self.vectors = np.asarray(embed(texts), dtype=np.float32)
         self.columns: dict[tuple[str, str], list[int]] = {}
         for j, key in enumerate(self.keys):
@@ -88,12 +87,12 @@ def clauses(text: str) -> list[str]:
 
 
 def check_meaningful(text: str) -> None:
-    """Only empty or meaningless input is refused: no content word of two letters or a Chinese word."""
-    words = [t for t in tokenize(text) if (len(t) > 1 and not t.isascii()) or (t.isascii() and len(t) > 2)]
-    settings = reading_settings()
+    """Empty input, or input without a word, is refused here; whether it reads as a business is e5's call
+    (read_profile)."""
     if not text.strip():
         raise FitInputError("the business description is empty")
-    if len(words) < settings["min_words"] or len(text.strip()) < settings["min_chars"]:
+    letters = sum(1 for ch in text if ch.isalpha())
+    if letters < reading_settings()["min_chars"]:
         raise FitInputError("describe the business in a sentence: what it sells, to whom, and how it earns")
 
 
@@ -163,12 +162,14 @@ def read_profile(
     vectors = np.asarray(embed([u.text for u in units]), dtype=np.float32)
     sims = vectors @ protos.vectors.T
     core = [j for j, (f, _) in enumerate(protos.keys) if f in ("sells", "earns")]
-    if float(sims[:, core].max()) < reading_settings()["business_floor"]:
+    noise = [j for j, (f, _) in enumerate(protos.keys) if f == "not_a_business"]
+    business = float(sims[:, core].max())
+    if business < reading_settings()["business_floor"] or float(sims[:, noise].max()) >= business:
         raise FitInputError(
             "this does not read as a business: say what it sells or offers, to whom, and how it earns"
         )
     profile = BusinessProfile(description=text or "；".join(given.values()), lang=lang)
-    for field in profile_table():
+    for field in READING_FIELDS:
         values = _field_values(field, sims, units, protos, lang)
         if not values:
             continue
@@ -178,7 +179,7 @@ def read_profile(
         profile.sources[target] = values[0].source
     profile.signals = signals_of(profile)
     labels = reading_settings()["field_labels"][lang]
-    profile.gaps = [labels[f] for f in profile_table() if f not in profile.readings]
+    profile.gaps = [labels[f] for f in READING_FIELDS if f not in profile.readings]
     return profile
 
 

@@ -173,7 +173,8 @@ def _confidence(profile: BusinessProfile, ranking: list[Any]) -> Confidence:
     margin = ranking[0].score - ranking[1].score
     stated = sum(1 for f in ("sells", "earns", "customers", "resources", "growth") if profile.readings.get(f))
     core = sum(1 for f in ("sells", "earns") if profile.readings.get(f))
-    if margin < c["medium_margin"] or core < 2 and stated < 3:
+    short = len(profile.description) < c["one_line"][profile.lang]
+    if short or margin < c["medium_margin"] or (core < 2 and stated < 3):
         return "low"
     if margin >= c["high_margin"] and stated >= c["min_fields_high"] and core == 2:
         return "high"
