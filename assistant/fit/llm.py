@@ -13,10 +13,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from assistant.answer.grounding import GroundingChecker
 from assistant.answer.state import Citation
-from assistant.core.text import is_chinese
+from assistant.core.text import is_chinese, join_sentences
 from assistant.fit.memo import model_name
 from assistant.fit.schema import FitAnalysis
 from assistant.resources import load_yaml
+
+MAX_SENTENCES = 3
 
 
 @cache
@@ -104,12 +106,28 @@ def checked_llm_text(
             text = text[: end + 1]  # cut off at max_tokens: whole sentences only
         if not text:
             continue
-        checked = checker.check(text, numbered)
-        if checked.cited and checked.text and is_chinese(checked.text) == zh:
-            return re.sub(
-                r"\[(\d+)\]", lambda g: f"[{mapping.get(int(g.group(1)), g.group(1))}]", checked.text
-            )
+        checked = checker.check(_plain(text), numbered)
+        kept = _framework_claims(checker, checked.text)
+        if kept and checked.cited and is_chinese(kept) == zh:
+            return re.sub(r"\[(\d+)\]", lambda g: f"[{mapping.get(int(g.group(1)), g.group(1))}]", kept)
     return ""
+
+
+def _plain(text: str) -> str:
+    """Markdown emphasis, list markers and lead-ins ("理由：") out: the memo's cells take sentences."""
+    lines = [re.sub(r"^\s*(?:[-*•]|\d{1,2}[.)、])\s*", "", line) for line in text.splitlines()]
+    lines = [re.sub(r"\*\*(.+?)\*\*\s*[：:]?\s*", "", line) for line in lines]
+    return " ".join(line for line in lines if line.strip() and not line.strip().endswith(("：", ":")))
+
+
+def _framework_claims(checker: GroundingChecker, text: str, limit: int = MAX_SENTENCES) -> str:
+    """The supported sentences that name no company: an LLM sentence naming a case can pass the check
+    on the case's passage and still pin the case's facts on the user's business, and the memo names its
+    analogous cases itself, from their own text."""
+    from assistant.corpus import split_sentences
+
+    kept = [s for s in split_sentences(text) if not checker.companies_in(s)][:limit]
+    return join_sentences(kept)
 
 
 def llm_rationale(llm: Any, analysis: FitAnalysis, checker: GroundingChecker, rank: int = 0) -> str:
