@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.corpus import MODEL_KEYS
+from assistant.corpus import MODEL_KEYS, split_sentences
 from assistant.fit.knowledge import FitKnowledge, KChunk, model_named, sections_config
 from assistant.fit.profile import Embed
 
@@ -48,7 +48,8 @@ class Criteria:
                 for line in chunk.text.splitlines():
                     named = model_named(line)
                     if line.lstrip().startswith("- ") and len(named) == 1:
-                        bullets.append((named[0], chunk, line.strip()[2:]))
+                        first = split_sentences(line.strip()[2:])[0]  # the bullet's own sentence
+                        bullets.append((named[0], chunk, first))
             if bullets:
                 vectors = np.asarray(embed_query([b[2] for b in bullets]), dtype=np.float32)
                 for (model, chunk, text), vector in zip(bullets, vectors, strict=True):

@@ -121,8 +121,13 @@ def _field_values(
     weights = np.exp((scores - scores[0]) / settings["temperature"])
     weights /= weights.sum()
     out = []
-    for (similarity, unit, value), weight in zip(best, weights, strict=True):
-        if weight < settings["min_weight"] or similarity < scores[0] - settings["tie"]:
+    for i, ((similarity, unit, value), weight) in enumerate(zip(best, weights, strict=True)):
+        # a value another clause states stands on its own ("按月订阅的套餐，以及…支付手续费")
+        others = float(np.mean(np.delete(scores, i)))
+        own_clause = i > 0 and unit != best[0][1] and similarity - others >= stated_margin
+        if own_clause:
+            weight = float(np.exp((similarity - scores[0]) / settings["other_clause_temperature"]))
+        elif weight < settings["min_weight"] or similarity < scores[0] - settings["tie"]:
             continue
         entry = table[value]
         out.append(
