@@ -132,7 +132,8 @@ def closest_sentences(
     embed: Embed, query: np.ndarray, chunks: Sequence[KChunk], k: int
 ) -> list[tuple[str, KChunk, float]]:  # noqa: D417
     """The k sentences of these chunks closest to the description (e5, query side on both)."""
-    pool = [(s, c) for c in chunks for s in sentences_of(c.text)]
+    # a lead-in ("争议主要有：", "The controversies include the following:") announces, it does not say
+    pool = [(s, c) for c in chunks for s in sentences_of(c.text) if not s.rstrip().endswith(("：", ":"))]
     if not pool:
         return []
     vectors = np.asarray(embed([s for s, _ in pool]), dtype=np.float32)
