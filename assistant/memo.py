@@ -9,6 +9,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from assistant.corpus import MODEL_NAMES_ZH
 from assistant.fit import MODEL_NAMES_EN, FitAnalysis
+from assistant.fit.memo import user_fact
+from assistant.fit.scoring import effective_weights, scoring_config
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -29,27 +31,32 @@ def _environment() -> Environment:
     return env
 
 
+def _profile_rows(analysis: FitAnalysis) -> list[tuple[str, str]]:
+    """Each profile field: the values read (labels) and the user's words they were read from."""
+    p = analysis.profile
+    lang = p.lang
+    labels = scoring_config()["reading"]["field_labels"][lang]
+    origin = {"field": "（表单填写）", "llm": "（模型从描述中摘出）"} if lang == "zh" else {
+        "field": " (stated in the form)", "llm": " (picked out of the description by the model)"}  # fmt: skip
+    rows = []
+    for field, label in labels.items():
+        values = p.readings.get(field) or []
+        if not values:
+            rows.append((label[0].upper() + label[1:], ""))
+            continue
+        names = ("、" if lang == "zh" else ", ").join(v.label for v in values)
+        words = user_fact(values[0].evidence, lang) + origin.get(values[0].source, "")
+        rows.append((label[0].upper() + label[1:], f"{names} ← {words}"))
+    return rows
+
+
 def render_markdown(analysis: FitAnalysis) -> str:
     zh = analysis.profile.lang == "zh"
-    p = analysis.profile
-    if zh:
-        rows = [("业务类型", p.business_type), ("盈利方式", p.revenue_model), ("目标用户", p.target_users),
-                ("资源禀赋", p.resources), ("发展阶段", p.stage), ("获客渠道", p.channels)]  # fmt: skip
-    else:
-        rows = [("Business type", p.business_type), ("Revenue model", p.revenue_model),
-                ("Target users", p.target_users), ("Resources", p.resources), ("Stage", p.stage),
-                ("Channels", p.channels)]  # fmt: skip
-    fields = ["business_type", "revenue_model", "target_users", "resources", "stage", "channels"]
-    origin = {"field": "（表单填写）", "llm": "（模型据描述归纳）"} if zh else {
-        "field": " (stated in the form)", "llm": " (the model's reading of the description)"}  # fmt: skip
-    rows = [
-        (label, f"{value}{origin.get(p.sources.get(field, 'text'), '')}" if value else value)
-        for (label, value), field in zip(rows, fields, strict=True)
-    ]
     template = _environment().get_template("memo.zh.md.j2" if zh else "memo.en.md.j2")
+    weights = {k: f"{v:.2f}" for k, v in effective_weights(analysis.profile).items()}
     text = template.render(
-        a=analysis, zh=MODEL_NAMES_ZH, en=MODEL_NAMES_EN, profile_rows=rows,
-        conf=CONFIDENCE_ZH[analysis.confidence],
+        a=analysis, zh=MODEL_NAMES_ZH, en=MODEL_NAMES_EN, profile_rows=_profile_rows(analysis),
+        conf=CONFIDENCE_ZH[analysis.confidence], w=weights,
     )  # fmt: skip
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 

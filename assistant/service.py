@@ -20,7 +20,14 @@ from assistant.corpus import user_doc_id
 from assistant.errors import check_text
 from assistant.evaluation import ReportView, read_report, run_retrieval_eval
 from assistant.feedback import Feedback, append_feedback
-from assistant.fit import FitAnalysis, FitAnalyzer, FitInputError, SelectionFactors, enrich_with_llm
+from assistant.fit import (
+    FitAnalysis,
+    FitAnalyzer,
+    FitInputError,
+    SelectionFactors,
+    enrich_with_llm,
+    llm_profile_spans,
+)
 from assistant.index import IngestReport, KnowledgeIndex, StoredChunk
 from assistant.logs import configure_logging
 from assistant.onboarding import Lang, LearningModule, QuizQuestion, build_quiz, learning_path
@@ -108,9 +115,10 @@ class Yunying:
         backend: str | None = None,
         factors: SelectionFactors | dict[str, str] | None = None,
     ) -> FitAnalysis:
-        """Rank the five operating models for a business and draft the memo. The scoring is deterministic;
-        an LLM backend adds checked profile fields, a cited rationale and a summary. `factors` are the
-        optional selection factors (business_type, resources, target_users, stage) of the app's form."""
+        """Rank the five operating models for a business and draft the memo. With `none` the reading and
+        the scoring are deterministic; an LLM backend reads the profile as spans of the description and
+        adds a grounding-checked rationale and summary. `factors` are the optional selection factors
+        (business_type, resources, target_users, stage) of the app's form."""
         from assistant.memo import render_markdown
 
         if isinstance(factors, dict):
@@ -127,13 +135,25 @@ class Yunying:
                 setting="MAX_DESCRIPTION_CHARS",
             )
         backend = backend or self.settings.llm
-        analysis = FitAnalyzer(self.retriever, backend).analyze(description, factors)
-        if backend != "none":
+        analyzer = FitAnalyzer(self.retriever, backend)
+        if backend == "none":
+            analysis = analyzer.analyze(description, factors)
+        else:
             started = time.perf_counter()
-            analysis = enrich_with_llm(self.chat_model(backend), analysis)
-            analysis.seconds = round(analysis.seconds + time.perf_counter() - started, 2)
+            llm = self.chat_model(backend)
+            spans = llm_profile_spans(llm, description) if description else {}
+            analysis = analyzer.analyze(description, factors, spans)
+            analysis = enrich_with_llm(llm, analysis, self.grounding_checker)
+            analysis.seconds = round(time.perf_counter() - started, 2)
         analysis.memo_markdown = render_markdown(analysis)
         return analysis
+
+    @cached_property
+    def grounding_checker(self) -> Any:
+        from assistant.answer.grounding import GroundingChecker
+
+        embedder = self.index.embedder
+        return GroundingChecker(embedder.embed_query, embedder.embed_passages, self.retriever.companies_in)
 
     # ---- the knowledge catalogue, users' files
 

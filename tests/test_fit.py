@@ -1,14 +1,17 @@
-"""Model fit and memos on the real store: schema, deterministic ranking, citations, DOCX export."""
+"""Model fit on the real store and the real e5 model (fakes only for the LLM): the profile, the scores'
+components, the known problem descriptions, vague input, the grounded memo, DOCX export, the CLI."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+import yaml
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from assistant.config import Settings
-from assistant.evaluation import load_fit_cases
-from assistant.fit import FitInputError
+from assistant.evaluation import REPO_EVALS, load_fit_cases
+from assistant.fit import FitInputError, SelectionFactors, llm_summary, parse_spans
 from assistant.memo import export, render_markdown
 from assistant.service import Yunying
 from tests.conftest import run_cli
@@ -22,8 +25,8 @@ HOBBY = (
     "organise local meetups; volunteer moderators keep discussions friendly. Revenue is a small paid "
     "membership. The team is three people, one year after launch, growing by word of mouth."
 )
-
 PET_SHOP = "一家做宠物用品的线上商店，主要卖猫粮和猫砂，客户大多是城市里的年轻上班族。"
+MODELS = {"product", "content", "community", "transaction", "service"}
 
 
 @pytest.fixture(scope="module")
@@ -33,30 +36,90 @@ def service(knowledge_store, models_dir):
     )
 
 
-def test_ranking_schema_and_citations_resolve_to_chunks(service):
+def _problem_cases() -> list[dict]:
+    cases = yaml.safe_load((REPO_EVALS / "golden" / "dev" / "fit.yaml").read_text(encoding="utf-8"))
+    return cases[:5]  # the five known problem descriptions open the dev file
+
+
+def test_profile_scores_and_citations_resolve_to_chunks(service):
     analysis = service.fit(HR_SAAS)
-    assert [r.model for r in analysis.ranking] == sorted(
-        [r.model for r in analysis.ranking],
-        key=lambda m: -next(r.score for r in analysis.ranking if r.model == m),
-    )
-    assert {r.model for r in analysis.ranking} == {
-        "product",
-        "content",
-        "community",
-        "transaction",
-        "service",
-    }
+    assert [r.score for r in analysis.ranking] == sorted((r.score for r in analysis.ranking), reverse=True)
+    assert {r.model for r in analysis.ranking} == MODELS
     assert analysis.primary == "service" and analysis.profile.lang == "zh"
-    assert "按年订阅" in analysis.profile.revenue_model and "成长期" in analysis.profile.stage
+    profile = analysis.profile
+    assert "按年订阅" in profile.revenue_model and "成长期" in profile.stage
+    assert profile.top("earns").value == "subscription" and profile.top("customers").value == "businesses"
+    assert profile.sources["revenue_model"] == "text"
     stored = {c.chunk_id for c in service.index.all_chunks()}
     for score in analysis.ranking:
         assert 0 <= score.score <= 100 and score.citations
+        assert [c.name for c in score.components] == ["rule", "criteria", "analogy"]
+        assert abs(sum(c.weight for c in score.components) - 1) < 0.01
         assert all(c.chunk_id in stored for c in score.citations)
     assert all(c.chunk_id in stored for c in analysis.references)
     assert [c.n for c in analysis.references] == list(range(1, len(analysis.references) + 1))
     assert list(analysis.value_loop) == ["目标", "用户", "价值", "渠道", "数据", "优化"]
     assert list(analysis.support_systems) == ["组织", "数据", "技术", "激励"]
-    assert analysis.similar_cases and analysis.confidence in ("high", "medium", "low")
+    assert analysis.similar_cases and all(c.primary_model in MODELS for c in analysis.similar_cases)
+    # content marketing is a channel: a supporting model with its reason, not the primary
+    content = next(s for s in analysis.supporting_detail if s.model == "content")
+    assert "内容营销" in content.reason and content.together
+
+
+@pytest.mark.parametrize("case", _problem_cases(), ids=lambda c: c["id"])
+def test_the_known_problem_descriptions_come_out_sensibly(service, case):
+    analysis = service.fit(case["description"])
+    assert analysis.primary in case["acceptable_primary"], analysis.ranking
+    assert set(analysis.supporting) <= set(case["acceptable_supporting"]) | {analysis.ranking[1].model}
+    assert analysis.similar_cases and analysis.memo_markdown
+
+
+def test_the_group_buying_community_is_supporting_not_primary(service):
+    case = next(c for c in _problem_cases() if c["id"] == "fit-community-group-buying")
+    analysis = service.fit(case["description"])
+    assert analysis.primary == "transaction" and "community" in analysis.supporting
+    assert analysis.profile.top("earns").value == "goods_margin"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "考研一对一在线辅导，按课时收费。",
+        "An app where dog owners in the same neighbourhood meet up for walks.",
+    ],
+)
+def test_a_one_line_description_gets_a_ranking_and_the_questions_that_would_settle_it(service, text):
+    analysis = service.fit(text)
+    assert analysis.confidence in ("low", "medium") and analysis.questions
+    assert analysis.profile.gaps and analysis.evidence_gaps
+    assert analysis.primary in ("service", "community")
+    heading = "需要追问的问题" if analysis.profile.lang == "zh" else "Questions that would settle the ranking"
+    assert heading in analysis.memo_markdown
+
+
+@pytest.mark.parametrize("text", ["", "   ", "asdf qwer", "你好"])
+def test_empty_or_meaningless_input_is_refused(service, text):
+    with pytest.raises((FitInputError, ValueError)):
+        service.fit(text)
+
+
+@pytest.mark.parametrize("text", [HR_SAAS, HOBBY])
+def test_every_cited_memo_sentence_is_supported_by_its_chunk(service, text):
+    analysis = service.fit(text)
+    by_n = {c.n: c for c in analysis.references}
+    assert len(analysis.quoted) >= 12
+    verdicts = service.grounding_checker.verdicts(
+        [q.text for q in analysis.quoted], list(analysis.references), ""
+    )
+    unsupported = [
+        (q.text, q.n) for q, v in zip(analysis.quoted, verdicts, strict=True) if q.n not in v.supported_by
+    ]
+    assert unsupported == []
+    for q in analysis.quoted:
+        assert by_n[q.n].lang == analysis.profile.lang
+    # the user's words are marked as theirs wherever the memo repeats them
+    marker = "（用户描述）" if analysis.profile.lang == "zh" else "(your description)"
+    assert marker in analysis.memo_markdown
 
 
 def test_ranking_is_deterministic_and_english_input_gives_an_english_memo(service):
@@ -65,14 +128,15 @@ def test_ranking_is_deterministic_and_english_input_gives_an_english_memo(servic
     assert first.primary == "community"
     memo = render_markdown(first)
     for heading in ("## Summary and recommendation", "## Model scores", "## The value loop in practice",
-                    "## References"):  # fmt: skip
+                    "## Comparable cases", "## References"):  # fmt: skip
         assert heading in memo
+    assert "It looks most like" in memo and list(first.value_loop)[0] == "goal"
 
 
 def test_golden_fit_cases_mostly_agree(service):
-    # the original 14 cases (evals/golden/fit.yaml); the blind dev/test cases measure issue 15's work
+    # the original 14 cases (evals/golden/fit.yaml); evals/fit_dev.py measures the whole dev split
     cases = [c for c in load_fit_cases() if not c.tags]
-    agree = sum(service.fit(c.description).primary == c.expected_primary for c in cases)
+    agree = sum(service.fit(c.description).primary in c.accepted for c in cases)
     assert agree / len(cases) >= 0.9
 
 
@@ -91,12 +155,6 @@ def test_memo_docx_has_headings_and_a_score_table(service, tmp_path):
     assert len(table.rows) == 6 and table.rows[1].cells[0].text.startswith("服务驱动")
 
 
-@pytest.mark.parametrize("text", ["", "   ", "asdf qwer", "你好"])
-def test_empty_or_meaningless_input_is_refused(service, text):
-    with pytest.raises((FitInputError, ValueError)):
-        service.fit(text)
-
-
 def test_fit_cli_json_and_memo(knowledge_store, tmp_path):
     memo = tmp_path / "memo.md"
     result = run_cli(
@@ -105,9 +163,9 @@ def test_fit_cli_json_and_memo(knowledge_store, tmp_path):
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     fields = {"profile", "ranking", "primary", "supporting", "value_loop", "support_systems", "similar_cases",
-              "risks", "evidence_gaps", "confidence", "memo_markdown"}  # fmt: skip
+              "risks", "evidence_gaps", "confidence", "memo_markdown", "questions", "quoted"}  # fmt: skip
     assert set(data) >= fields and len(data["ranking"]) == 5
-    assert set(data["ranking"][0]) >= {"model", "score", "rationale", "citations"}
+    assert set(data["ranking"][0]) >= {"model", "score", "rationale", "citations", "components"}
     assert memo.read_text(encoding="utf-8") == data["memo_markdown"]
     bad = run_cli("fit", "--text", "  ", data_dir=knowledge_store)
     assert bad.returncode == 1 and bad.stderr.startswith("yunying: error:")
@@ -117,80 +175,54 @@ def test_fit_cli_json_and_memo(knowledge_store, tmp_path):
     assert too_long.returncode == 1 and too_long.stderr.startswith("yunying: error: --stage:")
 
 
-def test_selection_factors_fill_the_profile_and_count_as_evidence(service, knowledge_store):
-    from assistant.fit import SelectionFactors
-
+def test_selection_factors_state_their_fields(service):
     bare = service.fit(PET_SHOP)
     assert "发展阶段" in bare.profile.gaps
     factors = SelectionFactors(stage="初创期，刚上线三个月", resources="两个人的小团队，擅长短视频内容")
     stated = service.fit(PET_SHOP, factors=factors)
     assert stated.profile.stage == "初创期，刚上线三个月" and stated.profile.sources["stage"] == "field"
+    assert stated.profile.top("resources").value == "creators"
     assert "发展阶段" not in stated.profile.gaps and "资源禀赋" not in stated.profile.gaps
     assert "（表单填写）" in stated.memo_markdown
-    # the stated resources (短视频内容) are signals like the description's own words
-    assert stated.profile.signals["content"] != bare.profile.signals["content"]
-    result = run_cli(
-        "fit", "--text", PET_SHOP, "--stage", "初创期", "--llm", "none", "--json", data_dir=knowledge_store
+    assert stated.primary == bare.primary == "transaction"
+
+
+def test_llm_spans_must_be_words_of_the_description():
+    reply = (
+        '好的：```json\n{"sells": "宠物用品", "earns": "卖猫粮和猫砂", "stage": "已在纳斯达克上市", '
+        '"growth": "", "resources": null}\n```'
     )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["profile"]["stage"] == "初创期"
+    assert parse_spans(reply, PET_SHOP) == {"sells": "宠物用品", "earns": "卖猫粮和猫砂"}
+    assert parse_spans("这不是 JSON", PET_SHOP) is None
 
 
-def test_llm_enrichment_fills_gaps_only_with_grounded_values_and_keeps_the_ranking(service):
-    from langchain_core.language_models.fake_chat_models import FakeListChatModel
-
-    from assistant.fit import enrich_with_llm
-
-    analysis = service.fit(PET_SHOP)
-    reading = (
-        '好的：```json\n{"business_type": "宠物用品线上商店", "revenue_model": "卖猫粮和猫砂", '
-        '"stage": "已在纳斯达克上市", "channels": "", "resources": null}\n```'
-    )
-    first = analysis.ranking[0].citations[0]
+def test_an_llm_backend_reads_spans_and_its_prose_is_grounding_checked(service):
     llm = FakeListChatModel(
         responses=[
             "这不是 JSON",
-            reading,
-            f"{first.quote[:30]}[1]。这家公司明年一定会在纳斯达克上市[1]。",
+            '{"sells": "宠物用品的线上商店", "earns": "主要卖猫粮和猫砂", "stage": "已在纳斯达克上市"}',
             "天气很好[9]。",
             "天气很好[9]。",
+            "这家公司明年一定会在纳斯达克上市[1]。",
+            "这家公司明年一定会在纳斯达克上市[1]。",
         ]
     )
-    enriched = enrich_with_llm(llm, analysis)
-    assert enriched.profile.revenue_model == "卖猫粮和猫砂"
-    assert enriched.profile.sources["revenue_model"] == "llm"
-    assert enriched.profile.stage == ""  # invented (not in the description): dropped
-    assert "盈利方式" not in enriched.profile.gaps and "发展阶段" in enriched.profile.gaps
-    assert [(r.model, r.score) for r in enriched.ranking] == [(r.model, r.score) for r in analysis.ranking]
-    assert enriched.ranking[0].rationale.startswith(analysis.ranking[0].rationale)
-    added = enriched.ranking[0].rationale.removeprefix(analysis.ranking[0].rationale)
-    assert f"[{first.n}]" in added and "纳斯达克" not in added  # the unsupported sentence is dropped
-    assert enriched.summary == ""  # an unsupported summary is never shown
+    service._chat_models["fake"] = llm
+    analysis = service.fit(PET_SHOP, "fake")
+    assert analysis.profile.sources["revenue_model"] == "llm"
+    assert analysis.profile.revenue_model == "主要卖猫粮和猫砂"
+    assert analysis.profile.sources.get("stage") != "llm"  # invented: not a span of the description
+    assert analysis.primary == "transaction" and analysis.backend == "fake"
+    assert analysis.summary == "" and "纳斯达克" not in analysis.memo_markdown.split("## 业务画像")[0]
 
 
-def test_llm_summary_is_kept_only_when_its_citations_check_out(service):
-    from langchain_core.language_models.fake_chat_models import FakeListChatModel
-
-    from assistant.fit import llm_summary
-
+def test_llm_summary_is_kept_only_when_the_grounding_check_passes(service):
     analysis = service.fit(HR_SAAS)
-    first = next(c for c in analysis.references if c in analysis.ranking[0].citations)
-    good = FakeListChatModel(responses=[f"{first.quote[:40]}[1]。"])
-    summary = llm_summary(good, analysis)
+    cited = {c.chunk_id for r in analysis.ranking[:2] for c in r.citations}
+    first = next(c for c in analysis.references if c.chunk_id in cited)
+    sentence = next(s for s in first.text.replace("\n", "").split("。") if len(s) > 12)
+    good = FakeListChatModel(responses=[f"{sentence}[1]。"])
+    summary = llm_summary(good, analysis, service.grounding_checker)
     assert summary and f"[{first.n}]" in summary
-    bad = FakeListChatModel(
-        responses=["Ignore this: totally unrelated text about the weather on Mars [7].", "x"]
-    )
-    assert llm_summary(bad, analysis) == ""
-
-
-def test_llm_text_cut_off_at_max_tokens_keeps_whole_sentences_only(service):
-    from langchain_core.language_models.fake_chat_models import FakeListChatModel
-
-    from assistant.fit import llm_rationale
-
-    analysis = service.fit(HR_SAAS)
-    first = analysis.ranking[0].citations[0]
-    cut = FakeListChatModel(responses=[f"{first.quote[:30]}[1]。此外，它还可以通过提供易于上"])
-    why = llm_rationale(cut, analysis)
-    assert why and f"[{first.n}]" in why and "易于上" not in why
+    bad = FakeListChatModel(responses=["Totally unrelated text about the weather on Mars [7].", "x"])
+    assert llm_summary(bad, analysis, service.grounding_checker) == ""

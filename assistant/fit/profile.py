@@ -1,0 +1,203 @@
+"""Read a business description into a profile: what is sold, to whom, how it earns, what drives growth,
+key resources, stage.
+
+With the `none` backend the description's clauses are compared by e5 with prototype phrasings of each
+field value (resources/fit/profile.yaml); no word list decides anything. A field counts as stated when its
+best value stands out from the field's other values; the clause it was read from is kept as the user's
+words. An LLM (fit/llm.py) may instead point at the span of the description that states a field."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from assistant.core.text import detect_lang
+from assistant.corpus import MODEL_KEYS, split_sentences
+from assistant.fit.schema import (
+    READING_FIELDS,
+    BusinessProfile,
+    FieldValue,
+    FitInputError,
+    Lang,
+    SelectionFactors,
+)
+from assistant.resources import load_yaml
+
+Embed = Callable[[Sequence[str]], Sequence[np.ndarray]]
+_CLAUSE = re.compile(r"[，,；;：:]")
+# the form's factors -> the reading field they state
+FACTOR_FIELDS = {
+    "business_type": "sells",
+    "target_users": "customers",
+    "resources": "resources",
+    "stage": "stage",
+}
+
+
+@cache
+def profile_table() -> dict[str, dict[str, dict[str, Any]]]:
+    return load_yaml("fit/profile.yaml")
+
+
+@cache
+def reading_settings() -> dict[str, Any]:
+    return load_yaml("fit/scoring.yaml")["reading"]
+
+
+class Prototypes:
+    """Every prototype phrasing, embedded once (e5 query side: the comparison is symmetric)."""
+
+    def __init__(self, embed: Embed) -> None:
+        table = profile_table()
+        self.keys: list[tuple[str, str]] = []
+        texts: list[str] = []
+        for field, values in table.items():
+            for value, entry in values.items():
+                for phrase in entry["prototypes"]:
+                    self.keys.append((field, value))
+                    texts.append(str(phrase))
+        self.vectors = np.asarray(embed(texts), dtype=np.float32)
+        self.columns: dict[tuple[str, str], list[int]] = {}
+        for j, key in enumerate(self.keys):
+            self.columns.setdefault(key, []).append(j)
+
+
+@dataclass
+class Unit:
+    text: str
+    field: str | None = None  # a unit stated for one field (a form factor, an LLM span)
+    source: str = "text"
+
+
+def clauses(text: str) -> list[str]:
+    """The description's sentences and, for a sentence of several clauses, each clause."""
+    out: list[str] = []
+    for sentence in split_sentences(" ".join(text.split())):
+        out.append(sentence)
+        parts = [p.strip(" 。.!?！？") for p in _CLAUSE.split(sentence)]
+        parts = [p for p in parts if len(p) >= 4]
+        if len(parts) > 1:
+            out += parts
+    return list(dict.fromkeys(out))
+
+
+def check_meaningful(text: str) -> None:
+    """Empty input, or input without a word, is refused here; whether it reads as a business is e5's call
+    (read_profile)."""
+    if not text.strip():
+        raise FitInputError("the business description is empty")
+    letters = sum(1 for ch in text if ch.isalpha())
+    if letters < reading_settings()["min_chars"]:
+        raise FitInputError("describe the business in a sentence: what it sells, to whom, and how it earns")
+
+
+def _field_values(
+    field: str, sims: np.ndarray, units: list[Unit], protos: Prototypes, lang: Lang
+) -> list[FieldValue]:
+    """The values of one field the units state, strongest first ([] when the field is not stated)."""
+    table = profile_table()[field]
+    allowed = [i for i, u in enumerate(units) if u.field == field] or [
+        i for i, u in enumerate(units) if u.field is None
+    ]
+    if not allowed:
+        return []
+    best: list[tuple[float, int, str]] = []
+    for value in table:
+        block = sims[np.ix_(allowed, protos.columns[(field, value)])]
+        flat = int(block.argmax())
+        best.append((float(block.max()), allowed[flat // block.shape[1]], value))
+    best.sort(reverse=True)
+    settings = reading_settings()
+    scores = np.array([b[0] for b in best])
+    stated_margin = settings["stated_margin"][lang]
+    explicit = units[best[0][1]].field == field
+    if not explicit and scores[0] - float(np.mean(scores[1:])) < stated_margin:
+        return []
+    weights = np.exp((scores - scores[0]) / settings["temperature"])
+    weights /= weights.sum()
+    out = []
+    for i, ((similarity, unit, value), weight) in enumerate(zip(best, weights, strict=True)):
+        # a value another clause states stands on its own ("按月订阅的套餐，以及…支付手续费")
+        others = float(np.mean(np.delete(scores, i)))
+        own_clause = i > 0 and unit != best[0][1] and similarity - others >= stated_margin
+        if own_clause:
+            weight = float(np.exp((similarity - scores[0]) / settings["other_clause_temperature"]))
+        elif weight < settings["min_weight"] or similarity < scores[0] - settings["tie"]:
+            continue
+        entry = table[value]
+        out.append(
+            FieldValue(
+                field=field,
+                value=value,
+                label=entry[lang],
+                weight=round(float(weight), 3),
+                similarity=round(similarity, 4),
+                evidence=units[unit].text,
+                source=units[unit].source,  # type: ignore[arg-type]
+            )
+        )
+    total = sum(v.weight for v in out) or 1.0
+    return [v.model_copy(update={"weight": round(v.weight / total, 3)}) for v in out]
+
+
+def read_profile(
+    description: str,
+    embed: Embed,
+    protos: Prototypes,
+    factors: SelectionFactors | None = None,
+    spans: dict[str, str] | None = None,
+) -> BusinessProfile:
+    """The profile of a description (and of the form's factors, which state their fields outright)."""
+    given = factors.given() if factors else {}
+    text = " ".join((description or "").split())
+    check_meaningful(text or " ".join(given.values()))
+    lang: Lang = "zh" if detect_lang(text or " ".join(given.values())) == "zh" else "en"
+    units = [Unit(c) for c in clauses(text)]
+    for key, value in given.items():
+        units += [Unit(value, FACTOR_FIELDS[key], "field")]
+    stated = {FACTOR_FIELDS[k] for k in given}
+    for field, span in (spans or {}).items():
+        if field not in stated:
+            units += [Unit(c, field, "llm") for c in clauses(span)]
+    vectors = np.asarray(embed([u.text for u in units]), dtype=np.float32)
+    sims = vectors @ protos.vectors.T
+    core = [j for j, (f, _) in enumerate(protos.keys) if f in ("sells", "earns")]
+    noise = [j for j, (f, _) in enumerate(protos.keys) if f == "not_a_business"]
+    business = float(sims[:, core].max())
+    if business < reading_settings()["business_floor"] or float(sims[:, noise].max()) >= business:
+        raise FitInputError(
+            "this does not read as a business: say what it sells or offers, to whom, and how it earns"
+        )
+    profile = BusinessProfile(description=text or "；".join(given.values()), lang=lang)
+    for field in READING_FIELDS:
+        values = _field_values(field, sims, units, protos, lang)
+        if not values:
+            continue
+        profile.readings[field] = values
+        target = READING_FIELDS[field]
+        setattr(profile, target, values[0].evidence[:160])
+        profile.sources[target] = values[0].source
+    profile.signals = signals_of(profile)
+    labels = reading_settings()["field_labels"][lang]
+    profile.gaps = [labels[f] for f in READING_FIELDS if f not in profile.readings]
+    return profile
+
+
+def affinity(field: str, value: str) -> dict[str, float]:
+    return dict(profile_table()[field][value].get("models") or {})
+
+
+def signals_of(profile: BusinessProfile) -> dict[str, list[str]]:
+    """Per model: the profile values that point at it (affinity of one half or more)."""
+    out: dict[str, list[str]] = {m: [] for m in MODEL_KEYS}
+    for field, values in profile.readings.items():
+        for v in values:
+            for model, strength in affinity(field, v.value).items():
+                if strength >= 0.5:
+                    out[model].append(v.label)
+    return out

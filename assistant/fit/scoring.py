@@ -1,0 +1,99 @@
+"""Scores by evidence: (a) criteria, (b) analogy, (c) the essay's rule that the primary model is where
+value is created and captured (what is sold, how it earns: weighs most), while channels are supporting.
+Each model's score keeps its components and what produced them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from assistant.corpus import MODEL_KEYS
+from assistant.fit.analogies import Analogy, votes
+from assistant.fit.criteria import CriterionMatch
+from assistant.fit.profile import affinity
+from assistant.fit.schema import BusinessProfile, FieldValue
+from assistant.resources import load_yaml
+
+
+@cache
+def scoring_config() -> dict[str, Any]:
+    return load_yaml("fit/scoring.yaml")
+
+
+@dataclass
+class Scored:
+    model: str
+    total: float
+    rule: float
+    criteria: float
+    analogy: float
+    rule_evidence: list[tuple[FieldValue, float]] = field(default_factory=list)
+    criteria_evidence: list[CriterionMatch] = field(default_factory=list)
+    analogy_evidence: list[Analogy] = field(default_factory=list)
+
+
+def rule_scores(
+    profile: BusinessProfile,
+) -> tuple[dict[str, float], dict[str, list[tuple[FieldValue, float]]]]:
+    """Per model: the affinity of what is sold, how it earns, to whom and with what resources, weighted
+    by field (resources/fit/scoring.yaml) over the fields the description states."""
+    weights = scoring_config()["rule"]["fields"]
+    present = {f: w for f, w in weights.items() if profile.readings.get(f)}
+    total = sum(present.values())
+    scores = dict.fromkeys(MODEL_KEYS, 0.0)
+    evidence: dict[str, list[tuple[FieldValue, float]]] = {m: [] for m in MODEL_KEYS}
+    if not total:
+        return scores, evidence
+    for f, w in present.items():
+        for value in profile.readings[f]:
+            for model, strength in affinity(f, value.value).items():
+                part = w / total * value.weight * strength
+                scores[model] += part
+                if part > 0:
+                    evidence[model].append((value, part))
+    for model in MODEL_KEYS:
+        evidence[model].sort(key=lambda e: -e[1])
+    return scores, evidence
+
+
+def _spread(values: dict[str, float]) -> dict[str, float]:
+    """Min-max over the five models (the top model 1, the last 0); all equal gives all 0.5."""
+    lo, hi = min(values.values()), max(values.values())
+    if hi - lo < 1e-6:
+        return dict.fromkeys(values, 0.5)
+    return {m: (v - lo) / (hi - lo) for m, v in values.items()}
+
+
+def combine(
+    profile: BusinessProfile,
+    criteria: dict[str, tuple[float, list[CriterionMatch]]],
+    analogies: list[Analogy],
+) -> list[Scored]:
+    config = scoring_config()
+    weights = dict(config["weights"])
+    rule, rule_evidence = rule_scores(profile)
+    top_rule = max(rule.values())
+    if top_rule <= 0:  # the description states neither what is sold nor how it earns
+        weights["rule"] = 0.0
+    rule = {m: v / top_rule for m, v in rule.items()} if top_rule > 0 else rule
+    crit = _spread({m: criteria[m][0] for m in MODEL_KEYS})
+    vote = votes(analogies, config["analogy"]["votes"])
+    norm = sum(weights.values()) or 1.0
+    out = []
+    for m in MODEL_KEYS:
+        total = (
+            weights["rule"] * rule[m] + weights["criteria"] * crit[m] + weights["analogy"] * vote[m]
+        ) / norm
+        backing = [a for a in analogies if m in a.case.models]
+        out.append(Scored(m, total, rule[m], crit[m], vote[m], rule_evidence[m], criteria[m][1], backing))
+    out.sort(key=lambda s: (-s.total, MODEL_KEYS.index(s.model)))
+    return out
+
+
+def effective_weights(profile: BusinessProfile) -> dict[str, float]:
+    weights = dict(scoring_config()["weights"])
+    if not any(profile.readings.get(f) for f in scoring_config()["rule"]["fields"]):
+        weights["rule"] = 0.0
+    norm = sum(weights.values()) or 1.0
+    return {k: v / norm for k, v in weights.items()}
