@@ -44,8 +44,9 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def imports_of(path: Path) -> set[str]:
-    """Every module a file imports, at any level of the file (absolute names)."""
+def imports_of(path: Path, modules: set[str]) -> set[str]:
+    """Every module a file imports, at any level of the file (absolute names). `from pkg import mod`
+    depends on the module `mod`, not on the package's __init__."""
     found: set[str] = set()
     package = module_name(path) if path.name == "__init__.py" else module_name(path).rsplit(".", 1)[0]
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -56,8 +57,9 @@ def imports_of(path: Path) -> set[str]:
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
-            found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names)
+            names = [f"{base}.{alias.name}" for alias in node.names]
+            submodules = [n for n in names if n in modules]
+            found.update(submodules if len(submodules) == len(names) else [base, *submodules])
     return found
 
 
@@ -66,8 +68,7 @@ def graph() -> dict[str, set[str]]:
     modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
     edges: dict[str, set[str]] = defaultdict(set)
     for name, path in modules.items():
-        for target in imports_of(path):
-            edges[name].add(target)
+        edges[name].update(imports_of(path, set(modules)))
     return {"modules": set(modules), **edges}  # type: ignore[dict-item]
 
 
