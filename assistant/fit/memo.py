@@ -168,11 +168,36 @@ def value_loop(
 ) -> dict[str, str]:
     """The six links: core-loop.md's clause for the primary model, the closest case's own text, and what
     the description says about the link (marked as the user's)."""
+    keys = ("loop_links", "loop_per_model", "case_value_loop")
+    return _linked_sections(knowledge, "core-loop", keys, primary, lang, refs, analog, facts)
+
+
+def support_systems(
+    knowledge: FitKnowledge, primary: str, lang: str, refs: Refs, analog: Analogy | None
+) -> dict[str, str]:
+    keys = ("support_links", "support_per_model", "case_support")
+    return _linked_sections(knowledge, "support-systems", keys, primary, lang, refs, analog, {})
+
+
+def _linked_sections(
+    knowledge: FitKnowledge,
+    doc: str,
+    keys: tuple[str, str, str],
+    primary: str,
+    lang: str,
+    refs: Refs,
+    analog: Analogy | None,
+    facts: dict[str, str],
+) -> dict[str, str]:
+    """Per link of a framework document's section for the primary model: its clause, the closest case's
+    text for the same link, and the user's own fact where there is one. `keys` name, in
+    fit/knowledge.yaml, the links, the per-model section and the case section to read."""
     config = sections_config()
-    links = config["loop_links"][lang]
-    section = knowledge.model_section("core-loop", config["loop_per_model"], primary, lang)
+    links_key, per_model_key, case_key = keys
+    links = config[links_key][lang]
+    section = knowledge.model_section(doc, config[per_model_key], primary, lang)
     framework = linked_clauses(section, links, lang, refs)
-    case_chunks = analog.case.section(config["case_value_loop"]) if analog else []
+    case_chunks = analog.case.section(config[case_key]) if analog else []
     out = {}
     for key in links:
         parts = [framework.get(key, "")]
@@ -180,23 +205,6 @@ def value_loop(
             parts.append(case_link(case_chunks, key, refs, lang, analog.case.name()))
         if facts.get(key):
             parts.append(say("business_fact", lang, text=user_fact(facts[key], lang)))
-        out[key] = (" " if lang == "en" else "").join(p for p in parts if p)
-    return out
-
-
-def support_systems(
-    knowledge: FitKnowledge, primary: str, lang: str, refs: Refs, analog: Analogy | None
-) -> dict[str, str]:
-    config = sections_config()
-    links = config["support_links"][lang]
-    section = knowledge.model_section("support-systems", config["support_per_model"], primary, lang)
-    framework = linked_clauses(section, links, lang, refs)
-    case_chunks = analog.case.section(config["case_support"]) if analog else []
-    out = {}
-    for key in links:
-        parts = [framework.get(key, "")]
-        if analog:
-            parts.append(case_link(case_chunks, key, refs, lang, analog.case.name()))
         out[key] = (" " if lang == "en" else "").join(p for p in parts if p)
     return out
 
