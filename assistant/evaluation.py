@@ -476,7 +476,10 @@ def _score_answer(
     metrics["citation_validity"] = float(all(n in sources for n in cited)) if cited else 1.0
     if not answer.refused:
         expected = set(item.expected_docs)
-        sentences = split_answer_sentences(answer.answer)
+        # the chain's own notes (what was left out, "the knowledge base does not state this") make no
+        # claim about the sources: faithfulness is measured on the rest
+        claims = answer.claims_text() if hasattr(answer, "claims_text") else answer.answer
+        sentences = split_answer_sentences(claims)
         pairs = [(s, int(n)) for s in sentences for n in CITATION.findall(s) if int(n) in sources]
         if pairs:  # a citation is precise when its chunk is an expected source or supports the sentence
             metrics["citation_precision"] = sum(

@@ -190,6 +190,34 @@ def test_a_draft_that_cannot_be_checked_gives_way_to_the_sources_own_sentences(s
     assert {c.doc_id for c in answer.citations} & {"case-xiaohongshu", "case-xiaohongshu-en"}
 
 
+def test_a_thin_checked_answer_gets_the_sources_own_further_points(service):
+    question = "小红书的社区氛围是怎么维护的？"
+    chain, _ = chain_with(service, ["小红书通过社区规范和内容治理维护社区氛围[1]。"])
+    answer = chain.invoke(question)
+    assert not answer.refused
+    head, more = answer.answer.split("来源中还讲到：")
+    points = [line for line in more.strip().splitlines() if line.startswith("- ")]
+    assert 1 <= len(points) <= 3  # up to four claims in all
+    by_n = {c.n: c for c in answer.citations}
+    for point in points:  # each point is a sentence of the passage it cites, in the question's language
+        n = int(point.rsplit("[", 1)[1].split("]")[0])
+        sentence = point[2:].rsplit("[", 1)[0]
+        assert sentence in by_n[n].text
+    # a model answer that already makes enough points is left as it is
+    full = "\n".join([head.strip(), *(point[2:] for point in points)])  # the same claims, the model's own
+    llm = RecordingChat(responses=[full], prompts=[])
+    chain = AnswerChain(service.retriever, llm, backend="fake", min_points=1 + len(points))
+    assert "来源中还讲到" not in chain.invoke(question).answer
+
+
+def test_faithfulness_is_measured_on_claims_not_on_the_chains_own_notes(service):
+    draft = "Community is about vibes and memes, which every brand needs in 2030 [1]."
+    chain, _ = chain_with(service, [draft])
+    answer = chain.invoke("How does Xiaohongshu keep its community trustworthy?")
+    assert answer.notice and answer.notice not in answer.claims_text()
+    assert answer.claims_text().startswith("From the knowledge base: ")
+
+
 def test_context_keeps_to_the_company_the_question_names(service):
     question = "What controversies has Xiaohongshu faced?"
     hits = service.search(question, k=8)

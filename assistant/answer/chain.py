@@ -26,14 +26,22 @@ from langchain_core.runnables.utils import AddableDict
 
 from assistant.answer.condense import condense_question, condense_with_llm, earlier_questions
 from assistant.answer.context import focus_hits, select_sentences
-from assistant.answer.extractive import extractive_answer
-from assistant.answer.gate import GateThresholds, gate_scores, should_refuse, unknown_company
-from assistant.answer.grounding import GroundingChecker, GroundingThresholds, removed_notice, stated_figures
+from assistant.answer.extractive import extractive_answer, related_points
+from assistant.answer.gate import GateThresholds, gate_scores, should_refuse, unknown_company, word_weights
+from assistant.answer.grounding import (
+    CITATION,
+    GroundingChecker,
+    GroundingThresholds,
+    is_claim,
+    removed_notice,
+    stated_figures,
+)
 from assistant.answer.guard import is_injection, strip_injection
 from assistant.answer.patterns import pattern, text
 from assistant.answer.prompt import NOT_COVERED, build_messages, scrub_prompt_leak
 from assistant.answer.state import Answer, AnswerState
 from assistant.core.text import detect_lang
+from assistant.corpus import split_sentences
 from assistant.errors import check_text
 from assistant.retrieval import Hit, HybridRetriever, SearchFilters
 
@@ -72,6 +80,8 @@ class AnswerChain:
         max_tokens: int = 400,
         max_question_chars: int = 2000,
         llm_condense: bool = False,
+        min_points: int = 3,
+        answer_points: int = 4,
     ) -> None:
         self.retriever = retriever
         self.llm = llm
@@ -83,6 +93,8 @@ class AnswerChain:
         self.max_tokens = max_tokens
         self.max_question_chars = max_question_chars
         self.llm_condense = llm_condense
+        self.min_points = min_points
+        self.answer_points = answer_points
         embedder = retriever.index.embedder
         self.embed_query = embedder.embed_query
         self.embed_passages = embedder.embed_passages
@@ -301,6 +313,7 @@ class AnswerChain:
         lang, sources = state["lang"], state["sources"]
         grounded = self.checker.check(scrub_prompt_leak(draft), sources, state["question"])
         notice = removed_notice(len(grounded.unsupported), lang)
+        fell_back = False
         if not grounded.cited and not stream_final and draft.strip():
             # nothing the model wrote could be checked against the sources, but the gate found passages
             # close to the question: answer with their own sentences instead of refusing, and say why
@@ -308,7 +321,7 @@ class AnswerChain:
             fallback = self.checker.check(quoted, sources, state["question"])
             if fallback.cited:
                 grounded = fallback.model_copy(update={"unsupported": grounded.unsupported})
-                notice = text("unverified", lang)
+                notice, fell_back = text("unverified", lang), True
         by_n = {s.n: s for s in sources}
         timings = {**self._timings(state, ttft_ms), **(llm_timings or {})}
         if not grounded.cited:
@@ -320,11 +333,21 @@ class AnswerChain:
                 state, body, timings, nearest_topics=nearest, unsupported_sentences=grounded.unsupported
             )
             return
-        body = grounded.text
-        not_stated = state["asks_figure"] and not stated_figures(body, state["question"])
+        body, cited = grounded.text, list(grounded.cited)
+        # a figure asked for is "not stated" when the checked answer gives none, or when the model's
+        # answer was not shown at all (the quoted sentences were chosen for the topic, not the figure)
+        not_stated = state["asks_figure"] and (fell_back or not stated_figures(body, state["question"]))
+        if not stream_final and not fell_back:
+            more = self._more_points(state, body)
+            if more:
+                body += "\n" + text("more_from_sources", lang) + "\n" + "\n".join(more)
+                cited += [
+                    n for n in (int(m) for line in more for m in CITATION.findall(line)) if n not in cited
+                ]
+        lead = ""
         if not_stated:
-            space = "" if lang == "zh" else " "
-            body = f"{text('not_stated', lang)}{space}{text('not_stated_then', lang)}\n{body}"
+            lead = f"{text('not_stated', lang)}{'' if lang == 'zh' else ' '}{text('not_stated_then', lang)}"
+            body = f"{lead}\n{body}"
         if notice:
             body += "\n\n" + notice
         if stream_final:
@@ -334,12 +357,36 @@ class AnswerChain:
                 **self._base(state),
                 answer=body,
                 refused=False,
-                citations=[by_n[n] for n in grounded.cited],
+                citations=[by_n[n] for n in cited],
                 timings=timings,
                 unsupported_sentences=grounded.unsupported,
                 notice=notice,
                 not_stated=not_stated,
+                lead=lead,
             )
+        )
+
+    def _more_points(self, state: AnswerState, body: str) -> list[str]:
+        """A checked answer with fewer than `min_points` claims left gets the sources' own sentences
+        that answer the question and say something new, up to `answer_points` in all."""
+        said = [s for line in body.splitlines() for s in split_sentences(line) if is_claim(s)]
+        if len(said) >= self.min_points:
+            return []
+        bm25 = self.retriever.bm25_index()
+        return related_points(
+            state["question_vector"],
+            state["lang"],
+            state["sources"],
+            self.embed_passages,
+            said,
+            max_points=self.answer_points - len(said),
+            min_relevance=self.gate_thresholds.min_sentence(state["lang"]),
+            question_words=word_weights(
+                state["question"],
+                bm25.idf,
+                bm25.max_idf,
+                leave_out=" ".join(f"{s.title} {s.company or ''}" for s in state["sources"]).lower(),
+            ),
         )
 
     # ------------------------------------------------------------ running

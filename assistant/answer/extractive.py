@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from assistant.answer.context import EmbedPassages
+from assistant.answer.gate import covered_share
 from assistant.answer.grounding import CITATION
 from assistant.answer.patterns import text
 from assistant.answer.state import Citation
@@ -64,3 +65,64 @@ def _cite(sentence: str, n: int) -> str:
     end = len(sentence.rstrip("。！？.!?；;"))
     closing = sentence[end:] or ("。" if is_chinese(sentence) else ".")
     return f"{sentence[:end]}[{n}]{closing}"
+
+
+# e5 passage-to-passage cosine above which a source sentence repeats an answer sentence. Paraphrases
+# scored 0.96 in the same language and 0.88 across languages; related but different sentences of the
+# same passage 0.90-0.93 and 0.81 (a handful of hand pairs, so the margins are kept wide).
+REPEATS_SAME_LANGUAGE = 0.945
+REPEATS_OTHER_LANGUAGE = 0.86
+WORD_BONUS = 0.05  # added to the cosine for a sentence holding all the question's words
+NEAR_THE_BEST = 0.03  # a further point scores at most this much below the best candidate
+
+
+def related_points(
+    question_vector: np.ndarray,
+    lang: str,
+    sources: Sequence[Citation],
+    embed_passages: EmbedPassages,
+    answer_sentences: Sequence[str],
+    *,
+    max_points: int,
+    min_relevance: float,
+    question_words: dict[str, float] | None = None,
+) -> list[str]:
+    """Source sentences, in the question's language, that answer the question and say something the
+    answer does not yet: for a checked answer the grounding left thin. Each is a cited "- " line.
+
+    e5's sentence-to-question cosine alone ranks a sentence that merely names the company ("小红书由…
+    领导") beside one that answers, so the question's own words (IDF-weighted) add a little, and only
+    sentences near the best one are taken."""
+    if max_points <= 0:
+        return []
+    rows: list[tuple[int, int, str]] = []
+    for source in sources:
+        text_in_lang = source.text if source.lang == lang else source.twin_text
+        for position, sentence in enumerate(split_sentences(text_in_lang)):
+            sentence = CITATION.sub("", sentence).strip("… ")
+            if len(sentence) >= 12 and detect_lang(sentence) == lang and sentence[0] not in "|#":
+                rows.append((source.n, position, sentence))
+    rows = list({row[2]: row for row in rows}.values())
+    if not rows:
+        return []
+    vectors = np.asarray(embed_passages([r[2] for r in rows]), dtype=np.float32)
+    relevance = vectors @ np.asarray(question_vector, dtype=np.float32)
+    if question_words:
+        relevance += WORD_BONUS * np.array([covered_share(question_words, r[2].lower()) for r in rows])
+    floor = max(min_relevance, float(relevance.max()) - NEAR_THE_BEST)
+    said = [CITATION.sub("", s).strip() for s in answer_sentences if s.strip()]
+    said_vectors = np.asarray(embed_passages(said), dtype=np.float32) if said else np.zeros((0, 1))
+    limits = np.array(
+        [REPEATS_SAME_LANGUAGE if detect_lang(s) == lang else REPEATS_OTHER_LANGUAGE for s in said]
+    )
+    chosen: list[int] = []
+    for i in np.argsort(-relevance, kind="stable"):
+        if len(chosen) == max_points or relevance[i] < floor:
+            break
+        if said and (said_vectors @ vectors[i] >= limits).any():
+            continue  # the answer already says this
+        if any(float(vectors[i] @ vectors[j]) >= REPEATS_SAME_LANGUAGE for j in chosen):
+            continue
+        chosen.append(int(i))
+    chosen.sort(key=lambda i: (rows[i][0], rows[i][1]))
+    return [f"- {_cite(rows[i][2], rows[i][0])}" for i in chosen]

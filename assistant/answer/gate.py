@@ -35,13 +35,22 @@ class GateThresholds(BaseModel):
 def query_coverage(query: str, hits: Sequence[Hit], idf: dict[str, float], max_idf: float) -> float:
     """IDF-weighted share of the query's words that occur in the passages: an out-of-scope question
     (weather, recipes, code) has rare words that the knowledge base simply does not contain."""
-    tokens = list(dict.fromkeys(t for t in tokenize(query) if len(t) > 1 or not t.isascii()))
-    if not tokens:
-        return 0.0
+    weights = word_weights(query, idf, max_idf)
     text = " ".join(f"{h.title} {h.company or ''} {h.company_zh or ''} {h.text}" for h in hits).lower()
-    weights = {t: idf.get(t, max_idf) for t in tokens}
-    total = sum(weights.values()) or 1.0
-    return sum(w for t, w in weights.items() if t in text) / total
+    return covered_share(weights, text)
+
+
+def word_weights(query: str, idf: dict[str, float], max_idf: float, leave_out: str = "") -> dict[str, float]:
+    """The query's content words with their IDF (a word the index never saw gets the highest), without
+    the words of `leave_out` (e.g. the names of the company every passage is about)."""
+    tokens = dict.fromkeys(t for t in tokenize(query.lower()) if len(t) > 1 or not t.isascii())
+    return {t: idf.get(t, max_idf) for t in tokens if t not in leave_out}
+
+
+def covered_share(weights: dict[str, float], text: str) -> float:
+    """IDF-weighted share of the weighted words that occur in the (lower-cased) text."""
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in text) / total if total else 0.0
 
 
 def gate_scores(query: str, hits: Sequence[Hit], idf: dict[str, float], max_idf: float) -> dict[str, float]:

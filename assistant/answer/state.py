@@ -76,6 +76,17 @@ class Answer(BaseModel):
         default=False, description="The question asks for a figure the knowledge base does not state."
     )
     no_case_for: str = Field(default="", description="A company the question is about that has no case.")
+    lead: str = Field(default="", description="The answer's first line when it is the chain's own note.")
+
+    def claims_text(self) -> str:
+        """The answer without the chain's own notes (the not-stated lead, the removal notice): the
+        text that makes claims, which is what faithfulness is measured on."""
+        body = self.answer
+        if self.lead and body.startswith(self.lead):
+            body = body[len(self.lead) :]
+        if self.notice and body.rstrip().endswith(self.notice):
+            body = body.rstrip()[: -len(self.notice)]
+        return body.strip()
 
 
 class Turn(BaseModel):
