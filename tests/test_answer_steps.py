@@ -78,6 +78,24 @@ def test_follow_ups_resolve_across_the_last_two_user_turns(service):
     assert condense_question("京东的物流体系有什么特点？", history) == "京东的物流体系有什么特点？"
 
 
+def test_the_former_and_the_latter_name_one_company_of_the_comparison(service):
+    labels = service.retriever.company_labels
+    history = [
+        {"role": "user", "content": "小红书和抖音的电商有什么不同？"},
+        {"role": "assistant", "content": "一个靠种草，一个靠直播。"},
+    ]
+    former = condense_question("前者的站内电商为什么一直没做起来？", history, labels)
+    latter = condense_question("后者呢？", history, labels)
+    assert former.startswith("Xiaohongshu 小红书") and "抖音" not in former
+    assert latter.startswith("Douyin 抖音") and "小红书" not in latter
+    english = [{"role": "user", "content": "How do Zhihu and Douban differ?"}]
+    assert "Douban" in condense_question("Why is the latter community-driven?", english, labels)
+    assert "Zhihu" not in condense_question("Why is the latter community-driven?", english, labels)
+    # "both" keeps both
+    both = condense_question("两者谁的用户更年轻？", history, labels)
+    assert "小红书" in both and "抖音" in both
+
+
 def test_sentences_are_chosen_for_the_question_inside_the_budget(service):
     question = "小红书主要靠什么赚钱？"
     hits = focus_hits(service.search(question, k=8), ["xiaohongshu"], 6)

@@ -60,8 +60,25 @@ def condense_question(
         return question
     names = list(dict.fromkeys(n for q in earlier for n in (names_in(q) if names_in else [])))
     if names and not (names_in and names_in(question)):
-        return " ".join([*names, question])
+        return " ".join([*(_pointed_at(question, earlier, names_in) or names), question])
     return " ".join([*earlier, question])
+
+
+def _pointed_at(
+    question: str, earlier: Sequence[str], names_in: Callable[[str], list[str]] | None
+) -> list[str]:
+    """ "前者" / "the latter": the first or the last company of the latest earlier question that named
+    two or more (names come in order of mention)."""
+    if names_in is None:
+        return []
+    pairs = [found for found in (names_in(q) for q in reversed(earlier)) if len(found) >= 2]
+    if not pairs:
+        return []
+    if pattern("former").search(question):
+        return pairs[0][:1]
+    if pattern("latter").search(question):
+        return pairs[0][-1:]
+    return []
 
 
 def condense_with_llm(llm: BaseChatModel, question: str, history: Sequence[dict[str, str]]) -> str:
