@@ -146,3 +146,15 @@ def test_a_comparison_keeps_each_named_companys_best_passage(service):
     for limit in (2, 6):  # even when only two passages fit, each company has one
         sources = focus_hits(service.search(question, k=8), companies, limit)
         assert {s.company for s in sources} == {"Duolingo", "Spotify"}, limit
+
+
+def test_an_answer_to_we_speaks_to_the_asker_not_as_them():
+    from assistant.answer.address import address_the_asker
+
+    zh = address_the_asker("我们可以先做老客户转介绍[1]。咱们也要复盘。", "我们是做ERP实施的，怎么获客？", "zh")
+    assert zh == "你们可以先做老客户转介绍[1]。你们也要复盘。"
+    en = address_the_asker("We should protect our core members [2].", "What should we do?", "en")
+    assert en == "You should protect your core members [2]."
+    # "wedding" and "trust" hold no pronoun; a question without "we" leaves the draft alone
+    assert address_the_asker("Our wedding trust.", "What should we do?", "en") == "Your wedding trust."
+    assert address_the_asker("我们的平台重视社区。", "知乎怎么运营社区？", "zh") == "我们的平台重视社区。"

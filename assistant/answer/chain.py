@@ -24,6 +24,7 @@ from langchain_core.runnables import (
 )
 from langchain_core.runnables.utils import AddableDict
 
+from assistant.answer.address import address_the_asker
 from assistant.answer.condense import condense_question, condense_with_llm, earlier_questions
 from assistant.answer.context import focus_hits, select_sentences
 from assistant.answer.extractive import extractive_answer, related_points
@@ -297,7 +298,8 @@ class AnswerChain:
             timings = {**self._timings(state, ttft), **llm_timings}
             yield self._refused(state, body, timings, nearest_topics=nearest)
             return
-        yield from self._finish(state, raw, ttft_ms=ttft, llm_timings=llm_timings)
+        draft = address_the_asker(raw, state["question"], state["lang"])
+        yield from self._finish(state, draft, ttft_ms=ttft, llm_timings=llm_timings)
 
     def _finish(
         self,
