@@ -3,21 +3,22 @@ work, exactly as for the Gradio chat (same history format, same grounding check)
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
-import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.answer import Answer, AnswerChain
+from assistant.answer import Answer
 from assistant.errors import InputError, check_text
 from assistant.frontends.api.schema import (
     AnswerFields,
@@ -93,13 +94,15 @@ def _sse(payload: Any) -> str:
 
 class ChatCompletions:
     """`POST /v1/chat/completions`. Answers run `queue_concurrency` at a time (one with the local model,
-    which serves one request at a time): the others wait on a semaphore in order, they are not refused."""
+    which serves one request at a time): the others wait their turn, first come first served, instead of
+    being refused. They wait on an asyncio semaphore, so a waiting request holds no worker thread (the
+    threads are shared with the Gradio app's queue)."""
 
     def __init__(self, service: Yunying) -> None:
         self.service = service
-        self.slots = threading.BoundedSemaphore(queue_concurrency(service.settings))
+        self.slots = asyncio.Semaphore(queue_concurrency(service.settings))  # bound to the serving loop
 
-    def __call__(self, body: ChatCompletionRequest) -> Any:
+    async def __call__(self, body: ChatCompletionRequest) -> Any:
         if body.model != MODEL_ID:
             raise ApiError(
                 400, f"the model {body.model!r} does not exist; use {MODEL_ID!r}", code="model_not_found",
@@ -112,9 +115,9 @@ class ChatCompletions:
             events = self.stream(question, history, completion_id, include_usage)
             headers = {"Cache-Control": "no-cache"}
             return StreamingResponse(events, media_type="text/event-stream", headers=headers)
-        with self.slots:
+        async with self.slots:
             try:
-                answer = self.chain().invoke(question, history)
+                answer = await run_in_threadpool(self.service.ask, question, history)
             except Exception as exc:
                 raise self.failure(exc) from exc
         return ChatCompletion(
@@ -126,8 +129,8 @@ class ChatCompletions:
             **AnswerFields.of(answer),
         ).model_dump()
 
-    def chain(self) -> AnswerChain:
-        return self.service.answer_chain()
+    def answer_events(self, question: str, history: list[dict[str, str]]) -> Iterator[str | Answer]:
+        yield from self.service.answer_chain().stream(question, history)
 
     def failure(self, exc: Exception) -> ApiError:
         """The chain failed (the model server is down, ...): a 502 with one redacted line, never a trace."""
@@ -135,9 +138,9 @@ class ChatCompletions:
         text = self.service.settings.redact(" ".join(str(exc).split()) or exc.__class__.__name__)[:300]
         return ApiError(502, f"the answer failed: {text}", kind="server_error", code="answer_failed")
 
-    def stream(
+    async def stream(
         self, question: str, history: list[dict[str, str]], completion_id: str, include_usage: bool
-    ) -> Iterator[str]:
+    ) -> AsyncIterator[str]:
         """The answer's text as it is produced, then a last chunk with the citations and `answer`, the
         checked text. With an LLM the streamed draft can hold sentences the grounding check then removes
         (listed in `unsupported_sentences`); `answer` is what a client should keep."""
@@ -150,10 +153,10 @@ class ChatCompletions:
             return _sse(event.model_dump(exclude_none=True))
 
         yield chunk(Delta(role="assistant", content=""))  # accepted: it may now wait for its turn
-        with self.slots:
+        async with self.slots:
             streamed, final = "", None
             try:
-                for event in self.chain().stream(question, history):
+                async for event in iterate_in_threadpool(self.answer_events(question, history)):
                     if isinstance(event, Answer):
                         final = event
                     elif event:
@@ -227,7 +230,7 @@ def create_api(service: Yunying, api_keys: Sequence[str] | None = None) -> FastA
         return ModelList(data=[ModelCard(id=MODEL_ID, created=STARTED)])
 
     @app.post("/v1/chat/completions", dependencies=guard, response_model=None)
-    def chat_completions(body: ChatCompletionRequest) -> Any:
-        return completions(body)
+    async def chat_completions(body: ChatCompletionRequest) -> Any:
+        return await completions(body)
 
     return app

@@ -109,13 +109,17 @@ class Choice(BaseModel):
     finish_reason: Literal["stop"] = "stop"
 
 
-class ChatCompletion(AnswerFields):
+class _Completion(BaseModel):
     id: str
     object: Literal["chat.completion"] = "chat.completion"
     created: int
     model: str
     choices: list[Choice]
     usage: Usage
+
+
+class ChatCompletion(AnswerFields, _Completion):
+    """A chat.completion object; Yunying's fields follow OpenAI's (pydantic orders the last base first)."""
 
 
 class Delta(BaseModel):
