@@ -219,6 +219,14 @@ def test_a_body_that_is_not_json_is_a_400(base_url, client):
     assert info.value.code == "model_not_found"
 
 
+def test_other_routes_under_v1_are_openai_errors_not_the_app(base_url):
+    headers = {"Authorization": f"Bearer {KEY}"}
+    for method, path in [("GET", "/v1/chat/completions"), ("POST", "/v1/embeddings"), ("GET", "/v1/x/y")]:
+        response = httpx.request(method, f"{base_url}{path}", headers=headers, timeout=30)
+        assert response.status_code == 404 and response.json()["error"]["code"] == "unknown_url", path
+    assert httpx.post(f"{base_url}/v1/embeddings", timeout=30).status_code == 401  # keys first
+
+
 def test_on_loopback_without_keys_the_api_is_open(service):
     with running(create_api(service)) as url:
         reader = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
@@ -276,7 +284,7 @@ def test_requests_wait_their_turn_for_a_one_at_a_time_model(knowledge_store, emb
         text = "".join(c.choices[0].delta.content or "" for c in chunks)
         last = chunks[-1].model_extra
         assert last["refused"] is False and last["citations"] and text == last["answer"]
-        assert stub.requests[0]["stream"] is True  # the draft streamed from the model, checked at the end
+    assert all(r["stream"] is True for r in stub.requests)  # the model's draft streamed, checked at the end
 
 
 # ---------------------------------------------------------------- the loopback policy

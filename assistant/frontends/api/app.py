@@ -43,6 +43,7 @@ log = logging.getLogger("yunying.api")
 
 MODEL_ID = "yunying"
 STARTED = int(time.time())
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
 class ApiError(Exception):
@@ -232,5 +233,15 @@ def create_api(service: Yunying, api_keys: Sequence[str] | None = None) -> FastA
     @app.post("/v1/chat/completions", dependencies=guard, response_model=None)
     async def chat_completions(body: ChatCompletionRequest) -> Any:
         return await completions(body)
+
+    # anything else under /v1 is answered here in OpenAI's form, not by the Gradio app mounted at /
+    @app.api_route("/v1/{rest:path}", methods=[*METHODS], dependencies=guard, include_in_schema=False)
+    def unknown_route(rest: str, request: Request) -> None:
+        raise ApiError(
+            404,
+            f"no route {request.method} /v1/{rest}: this API serves GET /v1/models and POST "
+            "/v1/chat/completions",
+            code="unknown_url",
+        )
 
     return app
