@@ -287,6 +287,26 @@ def test_requests_wait_their_turn_for_a_one_at_a_time_model(knowledge_store, emb
     assert all(r["stream"] is True for r in stub.requests)  # the model's draft streamed, checked at the end
 
 
+def test_a_model_server_that_is_down_is_a_502_never_a_500_nor_a_leaked_key(
+    knowledge_store, embedder, models_dir
+):
+    closed = f"http://127.0.0.1:{free_port()}/v1"
+    secret = "sk-upstream-SECRET-4242"
+    service = make_service(
+        knowledge_store, embedder, models_dir,
+        llm="openai", openai_base_url=closed, openai_model="stub", openai_api_key=secret,
+    )  # fmt: skip
+    with running(create_api(service)) as url:
+        reader = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=120)
+        with pytest.raises(openai.InternalServerError) as info:
+            ask(reader, [{"role": "user", "content": QUESTION}])
+        assert info.value.status_code == 502 and info.value.code == "answer_failed"
+        assert secret not in str(info.value.body)
+        with pytest.raises(openai.APIError) as streamed:  # the stream had begun: its last event is the error
+            list(ask(reader, [{"role": "user", "content": QUESTION}], stream=True))
+        assert "the answer failed" in streamed.value.message and secret not in streamed.value.message
+
+
 # ---------------------------------------------------------------- the loopback policy
 
 
