@@ -512,16 +512,27 @@ def serve(
         bool,
         typer.Option("--insecure", help="Allow a non-loopback address without a login (not recommended)."),
     ] = False,
+    no_api: Annotated[
+        bool, typer.Option("--no-api", help="Serve the app alone, without the OpenAI-compatible API.")
+    ] = False,
 ) -> None:
-    """Serve the Gradio app (chat with source cards)."""
-    from assistant.security import serve_logins
+    """Serve the Gradio app (chat with source cards) and the OpenAI-compatible API (/v1) on one port."""
+    from assistant.security import serve_api_keys, serve_logins
 
     settings = Settings()
     host = host or settings.host
     logins = serve_logins(settings, host, insecure)  # refuses before anything slow is loaded
-    from assistant.ui import launch
+    if no_api:
+        from assistant.ui import launch
 
-    launch(_service(settings), host=host, port=port or settings.port, auth=logins)
+        launch(_service(settings), host=host, port=port or settings.port, auth=logins)
+        return
+    api_keys = serve_api_keys(settings, host, insecure)
+    from assistant.frontends.api import serve as serve_app_and_api
+
+    serve_app_and_api(
+        _service(settings), host=host, port=port or settings.port, logins=logins, api_keys=api_keys
+    )
 
 
 @app.command()

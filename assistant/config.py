@@ -192,6 +192,15 @@ class Settings(BaseSettings):
     auth_file: Path | None = Field(
         default=None, description="A file of logins for the app, one user:password per line (# comments)."
     )
+    api_keys: SecretStr = Field(
+        default=SecretStr(""),
+        description='Keys of the OpenAI-compatible API, "key1,key2" (never printed); clients send '
+        '"Authorization: Bearer <key>". Required when `serve` listens off loopback.',
+    )
+    api_keys_file: Path | None = Field(
+        default=None,
+        description="A file of API keys, one a line (# comments), beside or instead of API_KEYS.",
+    )
     concurrency: int = Field(
         default=8,
         ge=1,
@@ -261,6 +270,7 @@ class Settings(BaseSettings):
         values = [self.openai_api_key.get_secret_value()]
         for login in self.auth.get_secret_value().split(","):
             values.append(login.partition(":")[2])
+        values += [key.strip() for key in self.api_keys.get_secret_value().split(",")]
         return [v for v in values if len(v) >= 4]
 
     def redact(self, text: str) -> str:

@@ -62,3 +62,35 @@ def serve_logins(settings: Settings, host: str, insecure: bool = False) -> list[
             "YUNYING_AUTH_FILE), or pass --insecure to serve it open to the network"
         )
     return None
+
+
+def load_api_keys(settings: Settings) -> list[str]:
+    """Every configured key of the OpenAI-compatible API: YUNYING_API_KEYS and YUNYING_API_KEYS_FILE."""
+    keys = [key.strip() for key in settings.api_keys.get_secret_value().split(",")]
+    if settings.api_keys_file is not None:
+        try:
+            lines = settings.api_keys_file.expanduser().read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeError) as exc:
+            raise SecurityError(
+                f"YUNYING_API_KEYS_FILE {settings.api_keys_file}: cannot read it ({exc})"
+            ) from exc
+        keys += [line.strip() for line in lines if not line.strip().startswith("#")]
+    keys = [key for key in dict.fromkeys(keys) if key]
+    short = [number for number, key in enumerate(keys, start=1) if len(key) < 8]
+    if short:  # a guessable key is worse than none: it looks protected
+        raise SecurityError(f"API key {short[0]} is shorter than 8 characters; use a long random key")
+    return keys
+
+
+def serve_api_keys(settings: Settings, host: str, insecure: bool = False) -> list[str] | None:
+    """The keys the API must require on `host`, or None for an open API; like `serve_logins`, refuses an
+    open API on a non-loopback address unless `insecure`."""
+    keys = load_api_keys(settings)
+    if keys:
+        return keys
+    if not is_loopback(host) and not insecure:
+        raise SecurityError(
+            f"refusing to serve the API on {host} without an API key: set YUNYING_API_KEYS=<key> (or "
+            "YUNYING_API_KEYS_FILE), pass --no-api to serve the app alone, or --insecure to serve it open"
+        )
+    return None

@@ -1156,6 +1156,20 @@ def queue_concurrency(settings: Any) -> int:
     return 1 if settings.llm == "local" else int(settings.concurrency)
 
 
+AUTH_MESSAGE = "Yunying 运营知识助手: please log in / 请登录"
+
+
+def ready_app(service: Yunying) -> Any:
+    """The app with its queue, over a store brought up to date and a warmed-up model: what `launch` serves,
+    and what the API's server mounts beside its routes."""
+    if service.settings.knowledge_dir.exists():  # `python app.py` on a fresh store works too
+        report = service.ingest()
+        for failed in report.failed:
+            log.warning("not ingested: %s", failed.error)
+    service.warm_up()
+    return build_app(service).queue(default_concurrency_limit=queue_concurrency(service.settings))
+
+
 def launch(
     service: Yunying,
     host: str = "127.0.0.1",
@@ -1164,17 +1178,11 @@ def launch(
 ) -> None:
     """Serve the app. `auth`: logins the app requires (None: open; `yunying serve` only allows that on
     loopback or with --insecure)."""
-    if service.settings.knowledge_dir.exists():  # `python app.py` on a fresh store works too
-        report = service.ingest()
-        for failed in report.failed:
-            log.warning("not ingested: %s", failed.error)
-    service.warm_up()
-    demo = build_app(service)
-    demo.queue(default_concurrency_limit=queue_concurrency(service.settings)).launch(
+    ready_app(service).launch(
         server_name=host,
         server_port=port,
         auth=auth or None,
-        auth_message="Yunying 运营知识助手: please log in / 请登录" if auth else None,
+        auth_message=AUTH_MESSAGE if auth else None,
         show_error=True,
         **launch_options(),
     )
