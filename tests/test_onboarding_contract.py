@@ -17,7 +17,7 @@ from assistant.corpus import split_sentences
 from assistant.index import StoredChunk
 from assistant.onboarding import question_bank
 from assistant.onboarding.contract import Contract, contract, wording
-from assistant.onboarding.framework_questions import trend_questions
+from assistant.onboarding.framework_questions import in_order, trend_questions
 from assistant.onboarding.kb import KnowledgeBase, KnowledgeDoc, prose
 from assistant.service import Yunying
 
@@ -172,18 +172,8 @@ def the_value_loop_has_its_six_steps_in_order(kb: KnowledgeBase, c: Contract) ->
     assert steps == list(c.loop_steps_en), steps
     chinese = [chunk.text for chunk in doc.chunks if chunk not in doc.english()]
     english = [chunk.text for chunk in doc.english()]
-    assert any(_in_order(text, steps) for text in chinese), "no passage lists the six links in order"
-    assert any(_in_order(text, list(c.loop_steps_en.values())) for text in english), c.loop_steps_en
-
-
-def _in_order(text: str, items: list[str]) -> bool:
-    position = 0
-    for item in items:
-        position = text.find(item, position)
-        if position < 0:
-            return False
-        position += len(item)
-    return True
+    assert any(in_order(text, steps) for text in chinese), "no passage lists the six links in order"
+    assert any(in_order(text, list(c.loop_steps_en.values())) for text in english), c.loop_steps_en
 
 
 @check("headings.selection_factors", "headings.selection_items")

@@ -15,7 +15,7 @@ from assistant.onboarding.schema import Draft
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-def _in_order(text: str, items: list[str]) -> bool:
+def in_order(text: str, items: list[str]) -> bool:
     """The items occur in the text one after another, in the given order."""
     position = 0
     for item in items:
@@ -39,7 +39,7 @@ def value_loop_questions(kb: KnowledgeBase, lang: str) -> list[Draft]:
     english = lang == "en" and all(s in step_en for s in steps)
     names = [step_en[s] for s in steps] if english else steps
     pool_chunks = doc.english() if english else [c for c in doc.chunks if c not in doc.english()]
-    cite = next((c for c in pool_chunks if _in_order(c.text, names)), None)
+    cite = next((c for c in pool_chunks if in_order(c.text, names)), None)
     if cite is None:
         return []
     texts = wording().questions["value-loop"]["en" if english else "zh"]
@@ -241,4 +241,4 @@ def glossary_questions(kb: KnowledgeBase, lang: str) -> list[Draft]:
     return drafts
 
 
-__all__ = ["glossary_questions", "glossary_terms", "trend_questions", "value_loop_questions"]
+__all__ = ["glossary_questions", "glossary_terms", "in_order", "trend_questions", "value_loop_questions"]

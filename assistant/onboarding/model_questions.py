@@ -104,54 +104,48 @@ def company_model_questions(kb: KnowledgeBase, lang: str) -> list[Draft]:
     return drafts
 
 
+def _core_object_draft(
+    key: str, description: str, shown: str, quote: str, chunk: StoredChunk, lang: str
+) -> Draft:
+    """A "which model is centred on ...?" question; `shown` is the part of the item the explanation quotes."""
+    texts = wording().questions["core-object"][lang]
+    return Draft(
+        id=f"q-overview-core-object-{key}",
+        module="overview",
+        kind="core-object",
+        question=texts["question"].format(description=description),
+        answer=MODEL_LABELS[lang][key],
+        pool=_others(key, lang),
+        explanation=texts["explanation"].format(quote=shown),
+        citation=chunk,
+        quote=quote,
+    )
+
+
 def _overview_drafts_en(doc: KnowledgeDoc) -> list[Draft]:
-    texts = wording().questions["core-object"]["en"]
+    """From the English summary's "product-driven (the product itself)" pairs."""
     drafts = []
     for chunk in doc.english():
         for m in contract().pattern("overview_item_en").finditer(chunk.text):
             prefix, obj = m.group(1).lower(), m.group(2)
             keys = [k for k in MODEL_KEYS if k in prefix.split() or k in prefix]
-            if len(keys) != 1:
-                continue
-            key, quote = keys[0], m.group(0).removeprefix("and ")
-            drafts.append(
-                Draft(
-                    id=f"q-overview-core-object-{key}",
-                    module="overview",
-                    kind="core-object",
-                    question=texts["question"].format(description=obj),
-                    answer=MODEL_LABELS["en"][key],
-                    pool=_others(key, "en"),
-                    explanation=texts["explanation"].format(quote=quote),
-                    citation=chunk,
-                    quote=quote,
-                )
-            )
+            if len(keys) == 1:
+                quote = m.group(0).removeprefix("and ")
+                drafts.append(_core_object_draft(keys[0], obj, quote, quote, chunk, "en"))
     return drafts
 
 
 def _overview_drafts_zh(doc: KnowledgeDoc) -> list[Draft]:
-    texts = wording().questions["core-object"]["zh"]
+    """From the overview's list items, the model names masked out of the description."""
     drafts = []
     for chunk in doc.chunks:
         for line in chunk.text.splitlines():
             m = contract().pattern("overview_item").match(line.strip())
-            if not m:
-                continue
-            key, description = m.group(2), mask_models(m.group(3))
-            drafts.append(
-                Draft(
-                    id=f"q-overview-core-object-{key}",
-                    module="overview",
-                    kind="core-object",
-                    question=texts["question"].format(description=description),
-                    answer=MODEL_LABELS["zh"][key],
-                    pool=_others(key, "zh"),
-                    explanation=texts["explanation"].format(quote=short(line.strip().removeprefix("- "), 80)),
-                    citation=chunk,
-                    quote=line.strip(),
+            if m:
+                shown = short(line.strip().removeprefix("- "), 80)
+                drafts.append(
+                    _core_object_draft(m.group(2), mask_models(m.group(3)), shown, line.strip(), chunk, "zh")
                 )
-            )
     return drafts
 
 
