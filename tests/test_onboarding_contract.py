@@ -5,6 +5,7 @@ to a document that would silently drop questions fails here. Every entry of the 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 
@@ -35,12 +36,24 @@ def check(*entries: str) -> Callable[[Check], Check]:
     return register
 
 
+class StoreView(KnowledgeBase):
+    """The knowledge base as onboarding reads it (originals), plus each original's translated twin."""
+
+    def __init__(self, chunks: list[StoredChunk]) -> None:
+        super().__init__(chunks)
+        self.twins: dict[str, list[StoredChunk]] = {}
+        for chunk in sorted(chunks, key=lambda c: (int(c.metadata.get("position", 0)), c.chunk_id)):
+            pair, doc_id = chunk.metadata.get("pair"), chunk.metadata.get("doc_id")
+            if pair and pair != doc_id:
+                self.twins.setdefault(str(pair), []).append(chunk)
+
+
 @pytest.fixture(scope="module")
 def kb(knowledge_store, models_dir) -> KnowledgeBase:
     service = Yunying(
         Settings(_env_file=None, data_dir=knowledge_store, models_dir_override=models_dir, llm="none")
     )
-    return KnowledgeBase.of(service.index)
+    return StoreView(service.index.all_chunks())
 
 
 def _framework(kb: KnowledgeBase, topic: str) -> KnowledgeDoc:
@@ -267,6 +280,32 @@ def glossary_entries_have_the_entry_shape(kb: KnowledgeBase, c: Contract) -> Non
     assert set(c.glossary.groups.values()) | set(c.glossary.overrides.values()) <= set(wording().modules)
     named = set(c.glossary.overrides) | {t for group in c.glossary.confusable for t in group}
     assert named <= set(terms), named - set(terms)
+
+
+@check("failure_modes")
+def every_model_document_lists_its_failure_modes_in_both_languages(kb: KnowledgeBase, c: Contract) -> None:
+    """The scenario questions read these lists in the original and in its English twin, line by line."""
+    for key in MODEL_KEYS:
+        counts = {}
+        for lang in ("zh", "en"):
+            heading = getattr(c.failure_modes.heading, lang)
+            chunks = [
+                chunk
+                for chunk in kb_chunks(kb, key, lang)
+                if str(chunk.metadata.get("heading", "")).startswith(heading)
+            ]
+            lines = {line.strip() for chunk in chunks for line in chunk.text.splitlines()}
+            counts[lang] = len([line for line in lines if re.match(c.failure_modes.item, line)])
+        assert counts["zh"] >= 4 and counts["zh"] == counts["en"], (key, counts)
+
+
+def kb_chunks(kb: KnowledgeBase, topic: str, lang: str) -> list[StoredChunk]:
+    """A framework document's chunks in one language: the original, or its English twin."""
+    doc = _framework(kb, topic)
+    if lang == "zh":
+        return doc.chunks
+    assert isinstance(kb, StoreView) and kb.twins.get(doc.doc_id), f"no English twin of {doc.doc_id}"
+    return kb.twins[doc.doc_id]
 
 
 # the contract's sections of several entries; any other top-level field is one entry

@@ -14,6 +14,7 @@ from __future__ import annotations
 from assistant.core.vocabulary import MODEL_LABELS
 from assistant.onboarding.path import learning_path, module_keys
 from assistant.onboarding.quiz import build_quiz, grade, question_bank
+from assistant.onboarding.scenario import scenario_questions
 from assistant.onboarding.schema import Lang, LearningModule, QuizQuestion, QuizResult
 
 # The path's modules in order (resources/onboarding/wording.yaml).
@@ -30,4 +31,5 @@ __all__ = [
     "grade",
     "learning_path",
     "question_bank",
+    "scenario_questions",
 ]

@@ -17,6 +17,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class LangText(_Strict):
+    zh: str
+    en: str
+
+
 class Example(_Strict):
     """A module's example cases and the case section that shows the module's idea."""
 
@@ -78,6 +83,13 @@ class TrendEnglish(_Strict):
     starts: str
 
 
+class FailureModes(_Strict):
+    """The model documents' failure-mode lists, read by the scenario questions."""
+
+    heading: LangText
+    item: str
+
+
 class TrendShortForms(_Strict):
     drop_endings: list[str]
     split_on: str
@@ -92,6 +104,7 @@ class Contract(_Strict):
     loop_steps_en: dict[str, str]
     shapes: Shapes
     glossary: Glossary
+    failure_modes: FailureModes
     trend_short_forms: TrendShortForms
     trends_en: dict[str, TrendEnglish]
 
@@ -114,11 +127,6 @@ class Contract(_Strict):
 
     def pattern(self, name: str) -> re.Pattern[str]:
         return self.patterns[name]
-
-
-class LangText(_Strict):
-    zh: str
-    en: str
 
 
 class Wording(_Strict):
