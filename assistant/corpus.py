@@ -17,8 +17,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from assistant.core.text import detect_lang
+from assistant.core.vocabulary import MODEL_KEYS as MODEL_KEYS  # re-exported: the fit package reads it here
+from assistant.core.vocabulary import MODEL_LABELS, ModelKey
 
-ModelKey = Literal["product", "content", "community", "transaction", "service"]
 Kind = Literal["framework", "case", "user"]
 Topic = Literal[
     "overview",
@@ -33,14 +34,7 @@ Topic = Literal[
     "selection",
     "glossary",
 ]
-MODEL_KEYS: tuple[str, ...] = ("product", "content", "community", "transaction", "service")
-MODEL_NAMES_ZH = {
-    "product": "产品驱动",
-    "content": "内容驱动",
-    "community": "社区驱动",
-    "transaction": "交易驱动",
-    "service": "服务驱动",
-}
+MODEL_NAMES_ZH = MODEL_LABELS["zh"]  # the core vocabulary's labels; kept under this name for its users
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".pdf", ".docx")
 
 # English text takes about this many times the characters of the same content in Chinese: an English

@@ -35,6 +35,7 @@ LOWER_LAYERS = {
     "assistant.core": ("assistant.",),  # core imports nothing of the package but core itself
     "assistant.answer": ("assistant.service", "assistant.ui", "assistant.cli", "assistant.evaluation"),
     "assistant.llm": ("assistant.answer", "assistant.service", "assistant.ui", "assistant.cli"),
+    "assistant.onboarding": ("assistant.service", "assistant.ui", "assistant.cli", "assistant.evaluation"),
     "assistant.resources": ("assistant.",),
 }
 
