@@ -399,6 +399,11 @@ class LangOpt(StrEnum):
     en = "en"
 
 
+class QuizTypeOpt(StrEnum):
+    recall = "recall"
+    scenario = "scenario"
+
+
 @app.command()
 def learn(
     lang: Annotated[LangOpt, typer.Option(help="Language of titles, summaries and objectives.")] = LangOpt.zh,
@@ -436,10 +441,14 @@ def quiz(
     ] = 10,
     seed: Annotated[int, typer.Option(help="Same seed, same questions and option order.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the questions as JSON.")] = False,
+    kind: Annotated[
+        QuizTypeOpt,
+        typer.Option("--type", help="recall: what the documents state; scenario: a situation to diagnose."),
+    ] = QuizTypeOpt.recall,
 ) -> None:
     """Print a quiz generated from the knowledge base (deterministic, no LLM), answers at the end."""
     try:
-        questions = _service().quiz(lang.value, module=module, n=n, seed=seed)
+        questions = _service().quiz(lang.value, module=module, n=n, seed=seed, kind=kind.value)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     if as_json:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -31,10 +32,14 @@ from assistant.fit import (
 from assistant.index import IngestReport, KnowledgeIndex, StoredChunk
 from assistant.logs import configure_logging
 from assistant.onboarding import Lang, LearningModule, QuizQuestion, build_quiz, learning_path
+from assistant.onboarding.scenario import scenario_questions
 from assistant.retrieval import Hit, HybridRetriever, Mode, SearchFilters
 from assistant.uploads import RemoveResult, UploadResult, check_upload, safe_filename, store_upload
 
 log = logging.getLogger("yunying.service")
+
+
+QuizKind = Literal["recall", "scenario"]
 
 
 class Yunying:
@@ -317,15 +322,40 @@ class Yunying:
         return [m.model_copy(deep=True) for m in path]
 
     def quiz(
-        self, lang: Lang = "zh", module: str | None = None, n: int = 10, seed: int = 0
+        self,
+        lang: Lang = "zh",
+        module: str | None = None,
+        n: int = 10,
+        seed: int = 0,
+        kind: QuizKind = "recall",
     ) -> list[QuizQuestion]:
         """A deterministic quiz from the knowledge base (no LLM): the same seed gives the same questions
-        and option order. Raises ValueError for an unknown module or language."""
+        and option order. `recall` asks what the documents state; `scenario` gives a situation and asks
+        which model it belongs to. Raises ValueError for an unknown module, language or kind."""
+        if kind == "scenario":
+            return self._scenario_quiz(lang, module, n, seed)
+        if kind != "recall":
+            raise ValueError(f"unknown quiz type '{kind}': use recall or scenario")
         questions = self._cached(
             ("quiz", lang, module, n, seed),
             lambda chunks: build_quiz(chunks, lang, module=module, n=n, seed=seed),
         )
         return [q.model_copy(deep=True) for q in questions]
+
+    def _scenario_quiz(self, lang: Lang, module: str | None, n: int, seed: int) -> list[QuizQuestion]:
+        embed = self.index.embedder.embed_query
+        bank = self._cached(
+            ("scenario", lang, seed), lambda chunks: scenario_questions(chunks, lang, seed=seed, embed=embed)
+        )
+        if module is not None:
+            if module not in {q.module for q in bank}:
+                known = (
+                    ", ".join(sorted({q.module for q in bank})) or "none (is the knowledge base ingested?)"
+                )
+                raise ValueError(f"no scenario questions for module '{module}': use one of {known}")
+            bank = [q for q in bank if q.module == module]
+        drawn = random.Random(seed).sample(bank, min(n, len(bank)))
+        return [q.model_copy(deep=True) for q in drawn]
 
     def warm_up(self) -> None:
         """Load the model, jieba and BM25 now, so the first user query is not the slow one."""

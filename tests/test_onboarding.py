@@ -252,3 +252,19 @@ def test_cli_learn_and_quiz_json(knowledge_store):
     assert bad.returncode != 0 and bad.stdout == ""
     assert bad.stderr.startswith("yunying: error: unknown module 'marketing'")
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_cli_scenario_quiz(knowledge_store):
+    args = ("quiz", "--type", "scenario", "--json", "--lang", "en", "-n", "3", "--seed", "2")
+    first, second = run_cli(*args, data_dir=knowledge_store), run_cli(*args, data_dir=knowledge_store)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout  # same seed, same draw
+    questions = [QuizQuestion.model_validate(q) for q in json.loads(first.stdout)]
+    assert len(questions) == 3 and all(q.kind == "failure-mode" and q.lang == "en" for q in questions)
+    assert all(len(q.options) == 4 and q.citation.doc_id.startswith("framework-") for q in questions)
+    community = run_cli(
+        "quiz", "--type", "scenario", "--json", "--module", "community", "-n", "50", data_dir=knowledge_store
+    )
+    assert {q["module"] for q in json.loads(community.stdout)} == {"community"}
+    bad = run_cli("quiz", "--type", "scenario", "--module", "marketing", data_dir=knowledge_store)
+    assert bad.returncode != 0 and "no scenario questions for module 'marketing'" in bad.stderr
