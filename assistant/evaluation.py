@@ -530,6 +530,7 @@ def _answer_summary(
 
     def rate(rows: list[ItemResult], ok: Callable[[ItemResult], bool]) -> float | None:
         return round(statistics.fmean(float(ok(r)) for r in rows), 4) if rows else None
+
     answers = {
         "n_answered": len(answered),
         "citation_validity": mean_of("citation_validity", results),

@@ -151,7 +151,9 @@ def test_a_comparison_keeps_each_named_companys_best_passage(service):
 def test_an_answer_to_we_speaks_to_the_asker_not_as_them():
     from assistant.answer.address import address_the_asker
 
-    zh = address_the_asker("我们可以先做老客户转介绍[1]。咱们也要复盘。", "我们是做ERP实施的，怎么获客？", "zh")
+    zh = address_the_asker(
+        "我们可以先做老客户转介绍[1]。咱们也要复盘。", "我们是做ERP实施的，怎么获客？", "zh"
+    )
     assert zh == "你们可以先做老客户转介绍[1]。你们也要复盘。"
     en = address_the_asker("We should protect our core members [2].", "What should we do?", "en")
     assert en == "You should protect your core members [2]."
