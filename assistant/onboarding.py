@@ -22,7 +22,8 @@ from pydantic import BaseModel, Field
 
 from assistant.answer.state import Citation
 from assistant.corpus import MODEL_KEYS, split_sentences
-from assistant.index import KnowledgeIndex, StoredChunk
+from assistant.store.chroma import KnowledgeIndex
+from assistant.store.records import StoredChunk
 
 Lang = Literal["zh", "en"]
 
