@@ -31,6 +31,9 @@ USER_WORD_FREQ = 20000
 
 _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
+# the runs of text jieba segments with its dictionary (jieba's re_han_default): a word with any other
+# character (a space, "/") can never match
+_JIEBA_BLOCK = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+")
 # a glossary entry: "- **公域 (public-domain traffic)**：…"
 _GLOSSARY_TERM = re.compile(r"^- \*\*([^*(（]+?)\s*[(（]", re.MULTILINE)
 _lock = threading.Lock()
@@ -44,9 +47,9 @@ def stopwords() -> frozenset[str]:
 
 
 def _usable(word: str) -> bool:
-    """A word jieba can match: Chinese in it (English is split on word boundaries anyway), and no space
-    (jieba never looks across one)."""
-    return bool(_HAN.search(word)) and not any(ch.isspace() for ch in word)
+    """A word jieba can match: Chinese in it (English is split on word boundaries anyway), and only
+    characters jieba keeps in one block."""
+    return bool(_HAN.search(word)) and bool(_JIEBA_BLOCK.fullmatch(word))
 
 
 def _front_matter_names(knowledge_dir: Path) -> list[str]:
