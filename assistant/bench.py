@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from assistant.config import Settings
-from assistant.embedding import E5_MODEL_NAME
+from assistant.store.embedder import E5_MODEL_NAME
 
 
 def _percentiles(samples_ms: list[float]) -> dict[str, float]:
@@ -45,7 +45,6 @@ def peak_memory_mb() -> float:
 
 def bench_retrieval(service: Any, queries: list[str]) -> tuple[dict[str, float], dict[str, float]]:
     """Ours (hybrid, filters off) and a plain LangChain dense retriever over the very same collection."""
-    from langchain_chroma import Chroma
     from langchain_huggingface import HuggingFaceEmbeddings
 
     service.warm_up()
@@ -55,11 +54,7 @@ def bench_retrieval(service: Any, queries: list[str]) -> tuple[dict[str, float],
         model_kwargs={"device": "cpu"},
         encode_kwargs={"normalize_embeddings": True, "prompt_name": "query"},
     )
-    plain = Chroma(
-        client=service.index.client,
-        collection_name=service.index.collection_name,
-        embedding_function=embeddings,
-    ).as_retriever(search_kwargs={"k": 5})
+    plain = service.index.as_langchain(embeddings).as_retriever(search_kwargs={"k": 5})
     baseline = time_calls(plain.invoke, queries)
     return ours, baseline
 
@@ -67,7 +62,7 @@ def bench_retrieval(service: Any, queries: list[str]) -> tuple[dict[str, float],
 def bench_ingest(settings: Settings, sources: list[Path], max_docs: int = 12) -> dict[str, float]:
     """Ingest speed into a fresh temporary store (model already loaded, so this is embed + write)."""
     from assistant.corpus import discover
-    from assistant.index import KnowledgeIndex, embedding_function
+    from assistant.store.chroma import KnowledgeIndex, embedding_function
 
     embedder = embedding_function(settings.model_copy(update={"embed_cache": False}))  # measure real work
     embedder.embed_query(["warm up"])
@@ -95,13 +90,14 @@ def bench_scale(
 ) -> list[dict[str, float]]:
     """Hybrid search p50 as the store grows. Synthetic chunks are perturbed real embeddings with shuffled
     real text and tokens: realistic vectors and vocabulary, without embedding 100k texts."""
-    from assistant.index import KnowledgeIndex
     from assistant.retrieval import HybridRetriever
+    from assistant.store.chroma import KnowledgeIndex
+    from assistant.store.records import EmbeddedChunk
 
-    real = service.index.collection.get(include=["embeddings", "documents", "metadatas"])
-    vectors = np.asarray(real["embeddings"], dtype=np.float32)
-    texts = real["documents"]
-    metas = real["metadatas"]
+    real = service.index.chunks_with_vectors()
+    vectors = np.asarray([c.vector for c in real], dtype=np.float32)
+    texts = [c.text for c in real]
+    metas = [c.metadata for c in real]
     rng = np.random.default_rng(seed)
     shuffle = random.Random(seed)
     results = []
@@ -117,7 +113,7 @@ def bench_scale(
                 picks = rng.integers(0, len(vectors), batch)
                 noisy = vectors[picks] + rng.normal(0, 0.02, (batch, vectors.shape[1])).astype(np.float32)
                 noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
-                docs, batch_metas = [], []
+                rows = []
                 for j, pick in enumerate(picks):
                     words = list(texts[pick])
                     shuffle.shuffle(words)
@@ -125,16 +121,9 @@ def bench_scale(
                     shuffle.shuffle(tokens)
                     meta = dict(metas[pick])
                     meta.update(doc_id=f"synthetic-{(total + j) // 20}", bm25=" ".join(tokens))
-                    docs.append("".join(words))
-                    batch_metas.append(meta)
-                index.collection.add(
-                    ids=[f"synthetic#{total + j}" for j in range(batch)],
-                    embeddings=noisy,
-                    documents=docs,
-                    metadatas=batch_metas,
-                )
+                    rows.append(EmbeddedChunk(f"synthetic#{total + j}", "".join(words), meta, noisy[j]))
+                index.add_embedded(rows)
                 total += batch
-            index.version += 1
             retriever = HybridRetriever(index, settings)
             started = time.perf_counter()
             retriever.refresh()

@@ -49,6 +49,37 @@ def _service(settings: Settings | None = None) -> Any:
     return Yunying(settings or Settings())
 
 
+@contextlib.contextmanager
+def _embedding_progress(enabled: bool) -> Any:
+    """A rich progress bar over the chunks an ingest embeds, on stderr (so `--json` output on stdout
+    stays clean), or None when not wanted; the store calls it with (done, total)."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("embedding chunks"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        console=Console(stderr=True),
+    )
+    task = bar.add_task("embed", total=None)
+
+    def advance(done: int, total: int) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task, completed=done, total=total)
+
+    try:
+        yield advance
+    finally:
+        bar.stop()
+
+
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
     sys.stdout.flush()
@@ -74,7 +105,8 @@ def ingest(
             raise UserError(f"{path}: no such file or folder")
     service = _service()
     try:
-        report = service.ingest(paths or None, progress=not as_json and sys.stderr.isatty())
+        with _embedding_progress(not as_json and sys.stderr.isatty()) as progress:
+            report = service.ingest(paths or None, progress=progress)
     except CorpusError as exc:
         raise UserError(str(exc)) from exc
     if as_json:
@@ -277,13 +309,14 @@ def evaluate(
     items = ev.load_items(split=split)  # type: ignore[arg-type]
     items = items[:limit] if limit else items
     try:
-        service = ev.prepare_eval_service(settings, progress=not as_json and sys.stderr.isatty())
+        with _embedding_progress(not as_json and sys.stderr.isatty()) as progress:
+            service = ev.prepare_eval_service(settings, progress=progress)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     sources = ev.eval_sources(settings)
     compare: dict[str, Any] = {}
     if baselines:
-        from assistant.embedding import E5_MODEL_NAME
+        from assistant.store.embedder import E5_MODEL_NAME
 
         plain = ev.LangChainDefaultBaseline(service.settings, settings.models_dir / E5_MODEL_NAME, sources)
         compare = {

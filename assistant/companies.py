@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 from assistant.core.text import detect_lang
-from assistant.index import StoredChunk
+from assistant.store.records import StoredChunk
+from assistant.store.tokenizer import word_spans
 
 
 class CompanyNames:
@@ -95,7 +96,6 @@ class CompanyNames:
         """Chinese names written the way people type and talk: a homophone typo that keeps one
         character (京冬 for 京东, 淘包 for 淘宝) and the coy 某 + last character (某东, 某音), when exactly
         one company fits. Spans inside a name already matched are skipped."""
-        import jieba
         from pypinyin import lazy_pinyin
 
         if not self._chinese:
@@ -106,7 +106,7 @@ class CompanyNames:
         # a homophone inside a longer word is that word, not a typo (之乎 in 之乎者也)
         inside_word = {
             position
-            for _, begin, end in jieba.tokenize(text)
+            for _, begin, end in word_spans(text)
             if end - begin > 2
             for position in range(begin, end)
         }

@@ -24,8 +24,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from assistant.corpus import CorpusError, discover, load_document
-from assistant.embedding import E5_MODEL_NAME
-from assistant.index import KnowledgeIndex, store_signature
+from assistant.store.chroma import KnowledgeIndex
+from assistant.store.embedder import E5_MODEL_NAME
+from assistant.store.ingest import store_signature
 
 CHECKS = ("chunks", "bm25", "embedding", "files")
 
@@ -139,7 +140,7 @@ def check(index: KnowledgeIndex, knowledge_dir: Path | None = None) -> DoctorRep
 
     settings = index.settings
     signature = store_signature(settings)
-    rows = [(cid, dict(meta or {})) for cid, _, meta in index._get_all(["metadatas"])]
+    rows = [(row.chunk_id, row.metadata) for row in index.chunk_rows()]
     findings, n_docs = _chunk_findings(rows, signature)
 
     # BM25: the retriever's index is built from the store, so this checks what a search really uses.
@@ -168,7 +169,7 @@ def check(index: KnowledgeIndex, knowledge_dir: Path | None = None) -> DoctorRep
         )
 
     # Embedding model: recorded on the collection, and the vectors' dimension matches it.
-    recorded = (index.collection.metadata or {}).get("embedding_model")
+    recorded = index.embedding_model_recorded()
     if recorded != E5_MODEL_NAME or not index.collection_name.endswith(E5_MODEL_NAME):
         findings.append(
             Finding(
@@ -180,9 +181,7 @@ def check(index: KnowledgeIndex, knowledge_dir: Path | None = None) -> DoctorRep
         )
     dimension = _model_dimension(index.embedder.model_dir)
     if rows:
-        sample = index.collection.get(ids=[rows[0][0]], include=["embeddings"])  # type: ignore[list-item]
-        vectors = sample.get("embeddings")
-        stored_dim = len(vectors[0]) if vectors is not None and len(vectors) else None
+        stored_dim = index.stored_vector_dimension(rows[0][0])
         if dimension and stored_dim and stored_dim != dimension:
             findings.append(
                 Finding(
@@ -193,10 +192,7 @@ def check(index: KnowledgeIndex, knowledge_dir: Path | None = None) -> DoctorRep
             )
     prefix = f"{settings.collection_prefix}-"
     others = [
-        c.name if hasattr(c, "name") else str(c)
-        for c in index.client.list_collections()
-        if (c.name if hasattr(c, "name") else str(c)).startswith(prefix)
-        and (c.name if hasattr(c, "name") else str(c)) != index.collection_name
+        name for name in index.list_collections() if name.startswith(prefix) and name != index.collection_name
     ]
     if others:
         findings.append(
@@ -305,7 +301,7 @@ def repair(index: KnowledgeIndex, report: DoctorReport, knowledge_dir: Path | No
     else:
         doomed = sorted({cid for f in report.findings if f.severity == "error" for cid in f.chunk_ids})
         if doomed:
-            index._delete(doomed)
+            index.delete_chunks(doomed)
             done["deleted_chunks"] = len(doomed)
     if root.is_dir():
         ingest = index.ingest([root])

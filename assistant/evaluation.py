@@ -29,6 +29,7 @@ from assistant.answer.state import Turn
 from assistant.config import Settings
 from assistant.corpus import ModelKey
 from assistant.retrieval import Hit
+from assistant.store.records import IngestProgress
 
 ItemType = Literal["in_scope", "follow_up", "out_of_scope", "injection", "figure_trap"]
 Split = Literal["dev", "test", "all"]
@@ -187,7 +188,7 @@ def _norm(text: str) -> str:
 def key_point_coverage(answer: str, key_points: list[str]) -> float:
     """Share of key points present: a Chinese point counts when its jieba words all occur in the answer
     (so 品牌广告 matches 广告与品牌); an English one when most of its words do."""
-    from assistant.index import tokenize
+    from assistant.store.tokenizer import tokenize
 
     if not key_points:
         return 1.0
@@ -275,7 +276,7 @@ class LangChainDefaultBaseline:
             persist_directory=str(directory),
             collection_metadata={"hnsw:space": "cosine"},
         )
-        if self.store._collection.count() == 0:  # built once per knowledge version
+        if not self.store.get(limit=1, include=[])["ids"]:  # built once per knowledge version
             splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
             self.store.add_documents(splitter.split_documents(documents))
 
@@ -320,7 +321,9 @@ def eval_sources(settings: Settings) -> list[Path]:
     return [settings.knowledge_dir, REPO_EVALS / "fixtures"]
 
 
-def prepare_eval_service(settings: Settings, main: Any | None = None, progress: bool = False) -> Any:
+def prepare_eval_service(
+    settings: Settings, main: Any | None = None, progress: IngestProgress | None = None
+) -> Any:
     """The service over the eval store, brought up to date with the knowledge folder and the eval fixtures.
     An empty eval store is first seeded with the main store's vectors (no re-embedding); users' uploads
     are never part of it. `main`, the app's service, lends its loaded embedding model."""

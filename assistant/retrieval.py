@@ -20,7 +20,9 @@ from assistant.companies import CompanyNames
 from assistant.config import Settings
 from assistant.core.text import detect_lang
 from assistant.corpus import MODEL_KEYS, Kind, ModelKey, Topic
-from assistant.index import KnowledgeIndex, StoredChunk, tokenize
+from assistant.store.chroma import KnowledgeIndex
+from assistant.store.records import StoredChunk
+from assistant.store.tokenizer import tokenize
 
 Mode = Literal["hybrid", "dense", "bm25"]
 
@@ -248,25 +250,12 @@ class HybridRetriever:
         self, query: str, k: int, filters: SearchFilters, vector: Any = None
     ) -> list[tuple[str, str, dict, float]]:
         """(chunk id, text, metadata, cosine similarity), best first."""
-        total = self.index.count()
-        if total == 0:
+        if self.index.count() == 0:
             return []
         if vector is None:
             vector = self.index.embedder.embed_query([query])[0]
-        result = self.index.collection.query(
-            query_embeddings=[vector],
-            n_results=min(k, total),
-            where=filters.where(),
-            include=["documents", "metadatas", "distances"],  # type: ignore[list-item]
-        )
-        ids = result["ids"][0]
-        docs = (result.get("documents") or [[]])[0]
-        metas = (result.get("metadatas") or [[]])[0]
-        dists = (result.get("distances") or [[]])[0]
-        return [
-            (cid, doc or "", dict(meta or {}), 1.0 - float(dist))
-            for cid, doc, meta, dist in zip(ids, docs, metas, dists, strict=True)
-        ]
+        matches = self.index.query_dense(vector, k, filters.where())
+        return [(m.chunk_id, m.text, m.metadata, m.similarity) for m in matches]
 
     def search(
         self,

@@ -29,11 +29,12 @@ from assistant.fit import (
     enrich_with_llm,
     llm_profile_spans,
 )
-from assistant.index import IngestReport, KnowledgeIndex, StoredChunk
 from assistant.logs import configure_logging
 from assistant.onboarding import Lang, LearningModule, QuizQuestion, build_quiz, learning_path
 from assistant.onboarding.scenario import scenario_questions
 from assistant.retrieval import Hit, HybridRetriever, Mode, SearchFilters
+from assistant.store.chroma import KnowledgeIndex
+from assistant.store.records import IngestProgress, IngestReport, StoredChunk
 from assistant.uploads import RemoveResult, UploadResult, check_upload, safe_filename, store_upload
 
 log = logging.getLogger("yunying.service")
@@ -64,7 +65,9 @@ class Yunying:
     def retriever(self) -> HybridRetriever:
         return HybridRetriever(self.index, self.settings)
 
-    def ingest(self, paths: Sequence[Path] | None = None, *, progress: bool = False) -> IngestReport:
+    def ingest(
+        self, paths: Sequence[Path] | None = None, *, progress: IngestProgress | None = None
+    ) -> IngestReport:
         with self._write_lock:  # two concurrent ingests would race on the same documents
             return self.index.ingest(paths, progress=progress)
 

@@ -38,14 +38,11 @@ def main(argv: list[str] | None = None) -> dict:
     service.warm_up()
     questions = [i.question for i in load_items() if i.type == "in_scope"][: args.queries]
     vectors = {q: service.index.embedder.embed_query([q])[0] for q in questions}
-    collection = service.index.collection
     figures = {
         "store": settings.chroma_url or f"embedded ({settings.chroma_dir})",
         "chunks": service.index.count(),
         "hybrid_search": time_calls(lambda q: service.search(q, k=args.k), questions),
-        "chroma_query": time_calls(
-            lambda q: collection.query(query_embeddings=[vectors[q]], n_results=30), questions
-        ),
+        "chroma_query": time_calls(lambda q: service.index.query_dense(vectors[q], 30), questions),
     }
     print(json.dumps(figures, ensure_ascii=False))
     return figures

@@ -28,8 +28,8 @@ def models_dir() -> Path:
 @pytest.fixture(scope="session")
 def embedder(models_dir: Path):
     """The real multilingual-e5-small, loaded once per test session."""
-    from assistant.embedding import E5_MODEL_NAME, build_e5_folder
-    from assistant.index import E5EmbeddingFunction
+    from assistant.store.chroma import E5EmbeddingFunction
+    from assistant.store.embedder import E5_MODEL_NAME, build_e5_folder
 
     folder = build_e5_folder(models_dir / E5_MODEL_NAME)
     function = E5EmbeddingFunction(str(folder))

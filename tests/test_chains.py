@@ -293,8 +293,8 @@ def test_the_model_answers_the_question_asked_whatever_a_rewrite_says(service):
 
 
 def test_injection_inside_a_document_never_reaches_the_model(tmp_path, embedder, models_dir):
-    from assistant.index import KnowledgeIndex
     from assistant.retrieval import HybridRetriever
+    from assistant.store.chroma import KnowledgeIndex
 
     settings = Settings(_env_file=None, data_dir=tmp_path, models_dir_override=models_dir)
     index = KnowledgeIndex(settings, embedder)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from assistant import doctor as d
 from assistant.corpus import sha256_bytes
-from assistant.index import KnowledgeIndex
 from assistant.retrieval import HybridRetriever
+from assistant.store.chroma import KnowledgeIndex
 from tests.conftest import KNOWLEDGE, REPO, cli_env, run_cli
 from tests.test_index import write_doc
 

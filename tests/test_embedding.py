@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import embedding
-from assistant.embedding import (
+from assistant.store import embedder as embedding
+from assistant.store.embedder import (
     COMPLETE_MARKER,
     E5_MODEL_NAME,
     PASSAGE_PROMPT,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.index import KnowledgeIndex
+from assistant.store.chroma import KnowledgeIndex
 
 DOC = """---
 id: {id}
@@ -166,7 +166,7 @@ def test_passage_vector_cache_spares_embedding_across_stores(tmp_path, make_sett
     first one computed; only new text reaches the model, and the vectors are the model's own."""
     import numpy as np
 
-    from assistant.index import E5EmbeddingFunction
+    from assistant.store.chroma import E5EmbeddingFunction
 
     kb = tmp_path / "knowledge"
     write_doc(kb, "a.md", "doc-a", long_body("A", 12))

@@ -10,7 +10,6 @@ import pytest
 
 from assistant.config import Settings
 from assistant.core.text import is_chinese
-from assistant.index import StoredChunk
 from assistant.onboarding import (
     MODEL_LABELS,
     MODULE_KEYS,
@@ -21,6 +20,7 @@ from assistant.onboarding import (
     question_bank,
 )
 from assistant.service import Yunying
+from assistant.store.records import StoredChunk
 from tests.conftest import run_cli
 
 ZH_SHORT = {

@@ -15,12 +15,12 @@ from pydantic import BaseModel
 from assistant.config import Settings
 from assistant.core.vocabulary import MODEL_KEYS, MODEL_LABELS
 from assistant.corpus import split_sentences
-from assistant.index import StoredChunk
 from assistant.onboarding import question_bank
 from assistant.onboarding.contract import Contract, contract, wording
 from assistant.onboarding.framework_questions import in_order, trend_questions
 from assistant.onboarding.kb import KnowledgeBase, KnowledgeDoc, prose
 from assistant.service import Yunying
+from assistant.store.records import StoredChunk
 
 Check = Callable[[KnowledgeBase, Contract], None]
 CHECKS: dict[str, tuple[tuple[str, ...], Check]] = {}

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.index import KnowledgeIndex, tokenize
 from assistant.retrieval import HybridRetriever, SearchFilters
+from assistant.store.chroma import KnowledgeIndex
+from assistant.store.tokenizer import tokenize
 
 # Five identical experiment notes but for one record number made of the same four digits: in a long
 # passage the number barely moves a dense embedding, while BM25 matches it exactly. Five topic notes

@@ -14,7 +14,7 @@ import pytest
 
 from assistant.corpus import CorpusError, discover, load_document
 from assistant.errors import InputError
-from assistant.index import KnowledgeIndex
+from assistant.store.chroma import KnowledgeIndex
 from tests.conftest import run_cli
 from tests.test_corpus import minimal_pdf
 

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from assistant.index import tokenize
 from assistant.resources import load_yaml
 from assistant.retrieval import Hit
+from assistant.store.tokenizer import tokenize, word_frequency
 
 
 class GateThresholds(BaseModel):
@@ -74,13 +74,6 @@ def should_refuse(scores: dict[str, float], lang: str, thresholds: GateThreshold
 _LATIN_NAME = re.compile(r"(?<![.?!。？！\s]\s)(?<!^)(?<![A-Za-z])([A-Z][a-z]{2,}[A-Za-z0-9]*)")
 # a clause of Chinese text: from the start or after punctuation, up to the next punctuation
 _CLAUSE = re.compile(r"(?:^|[，。？！；、,.?!;\s])([\u4e00-\u9fff][^，。？！；、,.?!;\s]*)")
-
-
-def word_frequency(word: str) -> int:
-    """How common a word is in jieba's general dictionary (0 for a word it does not know)."""
-    import jieba
-
-    return int(jieba.dt.FREQ.get(word) or 0)
 
 
 def unknown_company(

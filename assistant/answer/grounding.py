@@ -18,7 +18,7 @@ from assistant.answer.patterns import raw_pattern
 from assistant.answer.state import Citation
 from assistant.core.text import detect_lang, is_chinese, join_sentences
 from assistant.corpus import split_sentences
-from assistant.index import tokenize
+from assistant.store.tokenizer import tokenize
 
 CITATION = re.compile(r"\[(\d{1,2})\]")
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)*")

@@ -11,8 +11,8 @@ import numpy as np
 
 from assistant.answer.state import Citation
 from assistant.corpus import MODEL_KEYS
-from assistant.index import KnowledgeIndex
 from assistant.resources import load_yaml
+from assistant.store.chroma import KnowledgeIndex
 
 
 @cache
@@ -97,14 +97,9 @@ class FitKnowledge:
 
     def __init__(self, index: KnowledgeIndex) -> None:
         self.index = index
-        got = index.collection.get(
-            where={"kind": {"$in": ["framework", "case"]}},
-            include=["embeddings", "documents", "metadatas"],  # type: ignore[list-item]
-        )
-        vectors = got["embeddings"] if got["embeddings"] is not None else []
-        rows = zip(got["ids"], got["documents"] or [], got["metadatas"] or [], vectors, strict=True)
         self.chunks = [
-            KChunk(i, d or "", dict(m or {}), np.asarray(v, dtype=np.float32)) for i, d, m, v in rows
+            KChunk(c.chunk_id, c.text, c.metadata, np.asarray(c.vector, dtype=np.float32))
+            for c in index.chunks_with_vectors(kinds=["framework", "case"])
         ]
         self.chunks.sort(key=lambda c: (c.doc_id, int(c.meta.get("position", 0))))
         self.by_doc: dict[str, list[KChunk]] = {}

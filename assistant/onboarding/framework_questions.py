@@ -7,10 +7,10 @@ import re
 from dataclasses import dataclass
 
 from assistant.corpus import split_sentences
-from assistant.index import StoredChunk
 from assistant.onboarding.contract import contract, wording
 from assistant.onboarding.kb import HEADING_SEPARATOR, KnowledgeBase, KnowledgeDoc, prose, short, slug
 from assistant.onboarding.schema import Draft
+from assistant.store.records import StoredChunk
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 

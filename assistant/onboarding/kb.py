@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 
 from assistant.answer.state import Citation
 from assistant.corpus import split_sentences
-from assistant.index import KnowledgeIndex, StoredChunk
 from assistant.onboarding.contract import contract
+from assistant.store.chroma import KnowledgeIndex
+from assistant.store.records import StoredChunk
 
 HEADING_SEPARATOR = " > "  # how the chunker joins a heading path
 

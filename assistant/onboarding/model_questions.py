@@ -8,10 +8,10 @@ import re
 
 from assistant.core.vocabulary import MODEL_KEYS, MODEL_LABELS
 from assistant.corpus import split_sentences
-from assistant.index import StoredChunk
 from assistant.onboarding.contract import contract, wording
 from assistant.onboarding.kb import HEADING_SEPARATOR, KnowledgeBase, KnowledgeDoc, prose, short, slug
 from assistant.onboarding.schema import Draft, unique_drafts
+from assistant.store.records import StoredChunk
 
 
 def _others(key: str, lang: str) -> list[str]:

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 
 from assistant.core.vocabulary import MODEL_KEYS, MODEL_LABELS
 from assistant.corpus import split_sentences
-from assistant.index import KnowledgeIndex, StoredChunk
 from assistant.onboarding.contract import contract, wording
 from assistant.onboarding.kb import KnowledgeBase, KnowledgeDoc, citation, english_sentences, prose
 from assistant.onboarding.schema import Lang, LearningModule
+from assistant.store.chroma import KnowledgeIndex
+from assistant.store.records import StoredChunk
 
 
 def module_keys() -> tuple[str, ...]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 
-from assistant.index import KnowledgeIndex, StoredChunk
 from assistant.onboarding.framework_questions import glossary_questions, trend_questions, value_loop_questions
 from assistant.onboarding.kb import KnowledgeBase, citation
 from assistant.onboarding.model_questions import (
@@ -19,6 +18,8 @@ from assistant.onboarding.model_questions import (
 )
 from assistant.onboarding.path import module_keys
 from assistant.onboarding.schema import Draft, Lang, QuizQuestion, QuizResult, unique_drafts
+from assistant.store.chroma import KnowledgeIndex
+from assistant.store.records import StoredChunk
 
 # In this order: a question id made twice keeps its first draft.
 _GENERATORS: list[Callable[[KnowledgeBase, str], list[Draft]]] = [

@@ -19,12 +19,13 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from assistant.core.vocabulary import MODEL_KEYS, MODEL_LABELS
-from assistant.index import KnowledgeIndex, StoredChunk
 from assistant.onboarding.contract import contract
 from assistant.onboarding.kb import KnowledgeDoc, citation
 from assistant.onboarding.model_questions import mask_models
 from assistant.onboarding.schema import Lang, QuizQuestion
 from assistant.resources import load_yaml
+from assistant.store.chroma import KnowledgeIndex
+from assistant.store.records import StoredChunk
 
 Embed = Callable[[list[str]], Sequence[np.ndarray]]
 

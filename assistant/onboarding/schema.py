@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from assistant.answer.state import Citation
-from assistant.index import StoredChunk
+from assistant.store.records import StoredChunk
 
 Lang = Literal["zh", "en"]
 
