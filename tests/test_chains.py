@@ -199,6 +199,7 @@ def test_a_thin_checked_answer_gets_the_sources_own_further_points(service):
     points = [line for line in more.strip().splitlines() if line.startswith("- ")]
     assert 1 <= len(points) <= 3  # up to four claims in all
     by_n = {c.n: c for c in answer.citations}
+    assert len(by_n) == len(answer.citations)  # a source two points come from is one card
     for point in points:  # each point is a sentence of the passage it cites, in the question's language
         n = int(point.rsplit("[", 1)[1].split("]")[0])
         sentence = point[2:].rsplit("[", 1)[0]

@@ -343,9 +343,8 @@ class AnswerChain:
             more = self._more_points(state, body)
             if more:
                 body += "\n" + text("more_from_sources", lang) + "\n" + "\n".join(more)
-                cited += [
-                    n for n in (int(m) for line in more for m in CITATION.findall(line)) if n not in cited
-                ]
+                quoted_from = (int(n) for line in more for n in CITATION.findall(line))
+                cited = list(dict.fromkeys([*cited, *quoted_from]))  # two points of one source: one card
         lead = ""
         if not_stated:
             lead = f"{text('not_stated', lang)}{'' if lang == 'zh' else ' '}{text('not_stated_then', lang)}"
