@@ -494,7 +494,9 @@ def quiz(
         console.print("No questions. Is the knowledge base ingested? Run `yunying ingest`.")
         return
     for number, q in enumerate(questions, start=1):
-        console.print(f"\n[bold]{number}. {q.question}[/]  [dim]({q.module})[/]", highlight=False)
+        # a scenario's module is the model it is about, i.e. its answer: not shown with the question
+        tag = "" if kind == QuizTypeOpt.scenario else f"  [dim]({q.module})[/]"
+        console.print(f"\n[bold]{number}. {q.question}[/]{tag}", highlight=False)
         for i, option in enumerate(q.options):
             console.print(f"   {chr(65 + i)}. {option}", markup=False, highlight=False)
     console.print("\n[bold]Answers[/]")

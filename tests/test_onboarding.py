@@ -266,5 +266,9 @@ def test_cli_scenario_quiz(knowledge_store):
         "quiz", "--type", "scenario", "--json", "--module", "community", "-n", "50", data_dir=knowledge_store
     )
     assert {q["module"] for q in json.loads(community.stdout)} == {"community"}
+    printed = run_cli("quiz", "--type", "scenario", "-n", "2", "--seed", "2", data_dir=knowledge_store)
+    question_lines = printed.stdout.split("Answers")[0]
+    assert "驱动" in question_lines and "(product)" not in question_lines  # the answer is not given away
+    assert not any(f"({key})" in question_lines for key in ("content", "community", "transaction", "service"))
     bad = run_cli("quiz", "--type", "scenario", "--module", "marketing", data_dir=knowledge_store)
     assert bad.returncode != 0 and "no scenario questions for module 'marketing'" in bad.stderr
