@@ -20,10 +20,7 @@ def _words(lang: str) -> tuple[re.Pattern[str], dict[str, str]]:
 
 def asks_as_we(question: str, lang: str) -> bool:
     """The question speaks in the first person plural ("我们是做…的", "should we…")."""
-    words = load_yaml("answer/patterns.yaml")["asker_words"][lang]
-    if lang == "en":
-        return bool(re.search(r"\b(" + "|".join(words) + r")\b", question, re.I))
-    return any(w in question for w in words)
+    return bool(_words(lang)[0].search(question))
 
 
 def address_the_asker(draft: str, question: str, lang: str) -> str:

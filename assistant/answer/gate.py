@@ -43,7 +43,7 @@ def query_coverage(query: str, hits: Sequence[Hit], idf: dict[str, float], max_i
 def word_weights(query: str, idf: dict[str, float], max_idf: float, leave_out: str = "") -> dict[str, float]:
     """The query's content words with their IDF (a word the index never saw gets the highest), without
     the words of `leave_out` (e.g. the names of the company every passage is about)."""
-    tokens = dict.fromkeys(t for t in tokenize(query.lower()) if len(t) > 1 or not t.isascii())
+    tokens = dict.fromkeys(t for t in tokenize(query) if len(t) > 1 or not t.isascii())
     return {t: idf.get(t, max_idf) for t in tokens if t not in leave_out}
 
 
