@@ -81,8 +81,8 @@ class AnswerChain:
         max_tokens: int = 400,
         max_question_chars: int = 2000,
         llm_condense: bool = False,
-        min_points: int = 3,
-        answer_points: int = 4,
+        min_points: int = 5,
+        answer_points: int = 5,
     ) -> None:
         self.retriever = retriever
         self.llm = llm

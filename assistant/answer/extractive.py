@@ -73,7 +73,8 @@ def _cite(sentence: str, n: int) -> str:
 REPEATS_SAME_LANGUAGE = 0.945
 REPEATS_OTHER_LANGUAGE = 0.86
 WORD_BONUS = 0.05  # added to the cosine for a sentence holding all the question's words
-NEAR_THE_BEST = 0.03  # a further point scores at most this much below the best candidate
+NEAR_THE_BEST = 0.03  # a further point scores at most this much below the best candidate...
+NEAR_THE_BEST_WITH_WORD = 0.06  # ...or this much when it shares a word with the question (dev-tuned)
 
 
 def related_points(
@@ -107,9 +108,15 @@ def related_points(
         return []
     vectors = np.asarray(embed_passages([r[2] for r in rows]), dtype=np.float32)
     relevance = vectors @ np.asarray(question_vector, dtype=np.float32)
-    if question_words:
-        relevance += WORD_BONUS * np.array([covered_share(question_words, r[2].lower()) for r in rows])
-    floor = max(min_relevance, float(relevance.max()) - NEAR_THE_BEST)
+    shares = np.array([covered_share(question_words, r[2].lower()) for r in rows]) if question_words else None
+    if shares is not None:
+        relevance += WORD_BONUS * shares
+    best = float(relevance.max())
+    floor = max(min_relevance, best - NEAR_THE_BEST_WITH_WORD)
+    if shares is not None:
+        # a sentence sharing none of the question's own words must be very near the best: e5 alone
+        # ranks "小红书由联合创始人…领导" close to a question about 小红书's community atmosphere
+        relevance[(shares == 0) & (relevance < best - NEAR_THE_BEST)] = -1.0
     said = [CITATION.sub("", s).strip() for s in answer_sentences if s.strip()]
     said_vectors = np.asarray(embed_passages(said), dtype=np.float32) if said else np.zeros((0, 1))
     limits = np.array(
