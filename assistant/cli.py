@@ -14,6 +14,7 @@ import typer
 from pydantic import ValidationError
 
 from assistant.config import Settings, apply_offline_env
+from assistant.frontends.cli import docs, gaps, history
 
 app = typer.Typer(
     name="yunying",
@@ -96,10 +97,18 @@ def ingest(
         typer.Argument(help="Files or folders (md, txt, pdf, docx); default KNOWLEDGE_DIR."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    watch: Annotated[
+        Path | None, typer.Option("--watch", help="Keep this folder in step until Ctrl-C (JSON lines).")
+    ] = None,
 ) -> None:
     """Add, update or remove documents in the store, embedding only what changed."""
     from assistant.corpus import CorpusError
 
+    if watch is not None:
+        if paths:
+            raise UserError("--watch DIR takes the folder itself; do not also pass PATHS")
+        docs.watch(watch, as_json)
+        return
     for path in paths or []:
         if not path.exists():
             raise UserError(f"{path}: no such file or folder")
@@ -603,6 +612,11 @@ def doctor(
         sys.stdout.write(d.render(report) + "\n")
     if not report.healthy:
         raise typer.Exit(1)
+
+
+history.register(app)
+docs.register(app)
+gaps.register(app)
 
 
 @app.command("config")
