@@ -343,10 +343,14 @@ class Yunying:
             return self.index.ingest([source], force=[doc_id])
 
     def watch_folder(
-        self, folder: Path, on_report: Callable[[IngestReport], None], stop: threading.Event | None = None
+        self,
+        folder: Path,
+        on_report: Callable[[IngestReport], None],
+        stop: threading.Event | None = None,
+        interval: float = 1.0,
     ) -> None:
         """Keep the store in step with a shared folder until `stop` is set or Ctrl-C (services.knowledge)."""
-        watch_folder(folder, lambda root: self.ingest([root]), on_report, stop=stop)
+        watch_folder(folder, lambda root: self.ingest([root]), on_report, stop=stop, interval=interval)
 
     # ---- feedback, memos, eval
 
