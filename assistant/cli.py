@@ -247,13 +247,17 @@ def ask(
             "--jsonl", help="Read one question (or JSON list of turns) per stdin line; JSON per line."
         ),
     ] = False,
+    conversation: Annotated[
+        str | None,
+        typer.Option(help="Save the turn to this saved conversation (`new` starts one; see `history`)."),
+    ] = None,
 ) -> None:
     """Answer from the knowledge base with numbered citations, or say it is not covered."""
     service = _service()
     backend = llm.value if llm else None
     if jsonl:
-        if question:
-            raise UserError("--jsonl reads questions from stdin; do not also pass QUESTION")
+        if question or conversation:
+            raise UserError("--jsonl reads questions from stdin; do not also pass QUESTION or --conversation")
         chain = service.answer_chain(backend)
         for line in sys.stdin:
             if not line.strip():
@@ -263,9 +267,11 @@ def ask(
         return
     if question is None or not question.strip():
         raise UserError('the question is empty; e.g. yunying ask "什么是私域流量？"')
-    chain = service.answer_chain(backend)
+    saved = history.conversation_for(service, conversation)
     if as_json:
-        _print_json(chain.invoke(question).model_dump(exclude={"citations": {"__all__": {"text"}}}))
+        answer = service.ask(question, backend=backend, conversation_id=saved)
+        extra = {"conversation_id": saved} if saved else {}
+        _print_json({**answer.model_dump(exclude={"citations": {"__all__": {"text"}}}), **extra})
         return
     from rich.console import Console
 
@@ -273,7 +279,7 @@ def ask(
 
     console = Console()
     final = None
-    for event in chain.stream(question):
+    for event in service.stream_answer(question, backend=backend, conversation_id=saved):
         if isinstance(event, Answer):
             final = event
         else:

@@ -193,3 +193,18 @@ def test_a_fresh_data_dir_needs_no_migration(make_settings):
     service = Yunying(make_settings())
     assert service.conversations.list() == []
     assert isinstance(Path(service.database.path), Path) and service.database.path.exists()
+
+
+def test_ask_saves_its_turn_to_a_conversation(settings):
+    asked = run_cli(
+        "ask", QUESTION, "--llm", "none", "--conversation", "new", "--json", data_dir=settings.data_dir
+    )
+    assert asked.returncode == 0, asked.stderr
+    answer = json.loads(asked.stdout)
+    conversation_id = answer["conversation_id"]
+    assert f"conversation: {conversation_id}" in asked.stderr
+    shown = run_cli("history", "show", conversation_id, "--json", data_dir=settings.data_dir)
+    (turn,) = json.loads(shown.stdout)["turns"]
+    assert turn["question"] == QUESTION and turn["answer"]["answer"] == answer["answer"]
+    unknown = run_cli("ask", QUESTION, "--llm", "none", "--conversation", "nope", data_dir=settings.data_dir)
+    assert unknown.returncode == 1 and "no saved conversation 'nope'" in unknown.stderr

@@ -8,7 +8,8 @@ import uuid
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ForeignKey, Integer, String, Text, func, select
+from sqlalchemy import ForeignKey, Integer, String, Text, func, inspect, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from assistant.answer import Answer
@@ -21,6 +22,17 @@ MAX_TITLE = 120
 def now() -> str:
     """The time as sortable ISO text in UTC (SQLite has no time zone type)."""
     return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def ensure_tables(database: Database, *tables: type[Table]) -> None:
+    """Create a feature's tables if the file lacks them, whichever module opened the database first (its
+    own create-on-first-use only knows the modules imported by then)."""
+    for table in tables:
+        try:
+            table.__table__.create(database.engine, checkfirst=True)  # type: ignore[attr-defined]
+        except OperationalError:  # another process created it between the check and the create
+            if not inspect(database.engine).has_table(table.__tablename__):
+                raise
 
 
 class ConversationRow(Table):
@@ -96,8 +108,7 @@ class Conversations:
 
     def __init__(self, database: Database) -> None:
         self.database = database
-        for table in (ConversationRow, TurnRow):  # this module's tables, whoever opened the file first
-            table.__table__.create(database.engine, checkfirst=True)  # type: ignore[attr-defined]
+        ensure_tables(database, ConversationRow, TurnRow)
 
     def create(self, user: str = LOCAL_USER, title: str = "") -> ConversationSummary:
         stamp = now()

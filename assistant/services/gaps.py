@@ -14,7 +14,7 @@ from sqlalchemy import Boolean, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assistant.answer import Answer
-from assistant.services.conversations import now
+from assistant.services.conversations import ensure_tables, now
 from assistant.services.database import LOCAL_USER, Database, Table
 
 GapReason = Literal["refused", "unsupported", "thumbs_down"]
@@ -95,7 +95,7 @@ class Gaps:
 
     def __init__(self, database: Database) -> None:
         self.database = database
-        GapRow.__table__.create(database.engine, checkfirst=True)  # type: ignore[attr-defined]
+        ensure_tables(database, GapRow)
 
     def record(
         self,

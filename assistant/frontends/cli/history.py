@@ -3,6 +3,7 @@ API save), per user (`--user`, default the one local user)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -118,6 +119,21 @@ def delete(conversation_id: IdArg, user: UserOpt = "", as_json: JsonOpt = False)
         print_json({**summary.model_dump(), "deleted": True})
     else:
         echo(f"deleted {summary.id} ({summary.turn_count} turns): {summary.title}")
+
+
+def conversation_for(svc: Any, wanted: str | None, user: str = "") -> str | None:
+    """The id of the saved conversation `yunying ask --conversation` names (`new` starts one and says so
+    on stderr); None when none is named."""
+    if not wanted:
+        return None
+    if wanted == "new":
+        created = svc.conversations.create(_user(user))
+        sys.stderr.write(f"conversation: {created.id}\n")
+        return created.id
+    try:
+        return svc.conversations.summary(wanted, _user(user)).id
+    except KeyError:
+        raise _unknown(wanted) from None
 
 
 def register(app: typer.Typer) -> None:
