@@ -14,7 +14,9 @@ import typer
 from pydantic import ValidationError
 
 from assistant.config import Settings, apply_offline_env
-from assistant.frontends.cli import docs, gaps, history
+from assistant.frontends.cli import docs as docs_commands
+from assistant.frontends.cli import gaps as gaps_commands
+from assistant.frontends.cli import history as history_commands
 
 app = typer.Typer(
     name="yunying",
@@ -107,7 +109,7 @@ def ingest(
     if watch is not None:
         if paths:
             raise UserError("--watch DIR takes the folder itself; do not also pass PATHS")
-        docs.watch(watch, as_json)
+        docs_commands.watch(watch, as_json)
         return
     for path in paths or []:
         if not path.exists():
@@ -267,7 +269,7 @@ def ask(
         return
     if question is None or not question.strip():
         raise UserError('the question is empty; e.g. yunying ask "什么是私域流量？"')
-    saved = history.conversation_for(service, conversation)
+    saved = history_commands.conversation_for(service, conversation)
     if as_json:
         answer = service.ask(question, backend=backend, conversation_id=saved)
         extra = {"conversation_id": saved} if saved else {}
@@ -620,9 +622,9 @@ def doctor(
         raise typer.Exit(1)
 
 
-history.register(app)
-docs.register(app)
-gaps.register(app)
+history_commands.register(app)
+docs_commands.register(app)
+gaps_commands.register(app)
 
 
 @app.command("config")
