@@ -100,7 +100,10 @@ def ingest(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     watch: Annotated[
-        Path | None, typer.Option("--watch", help="Keep this folder in step until Ctrl-C (JSON lines).")
+        Path | None,
+        typer.Option(
+            "--watch", help="Keep this folder in step (added, changed, removed files) until Ctrl-C."
+        ),
     ] = None,
 ) -> None:
     """Add, update or remove documents in the store, embedding only what changed."""
