@@ -14,6 +14,9 @@ import typer
 from pydantic import ValidationError
 
 from assistant.config import Settings, apply_offline_env
+from assistant.frontends.cli import docs as docs_commands
+from assistant.frontends.cli import gaps as gaps_commands
+from assistant.frontends.cli import history as history_commands
 
 app = typer.Typer(
     name="yunying",
@@ -96,10 +99,21 @@ def ingest(
         typer.Argument(help="Files or folders (md, txt, pdf, docx); default KNOWLEDGE_DIR."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    watch: Annotated[
+        Path | None,
+        typer.Option(
+            "--watch", help="Keep this folder in step (added, changed, removed files) until Ctrl-C."
+        ),
+    ] = None,
 ) -> None:
     """Add, update or remove documents in the store, embedding only what changed."""
     from assistant.corpus import CorpusError
 
+    if watch is not None:
+        if paths:
+            raise UserError("--watch DIR takes the folder itself; do not also pass PATHS")
+        docs_commands.watch(watch, as_json)
+        return
     for path in paths or []:
         if not path.exists():
             raise UserError(f"{path}: no such file or folder")
@@ -238,13 +252,17 @@ def ask(
             "--jsonl", help="Read one question (or JSON list of turns) per stdin line; JSON per line."
         ),
     ] = False,
+    conversation: Annotated[
+        str | None,
+        typer.Option(help="Save the turn to this saved conversation (`new` starts one; see `history`)."),
+    ] = None,
 ) -> None:
     """Answer from the knowledge base with numbered citations, or say it is not covered."""
     service = _service()
     backend = llm.value if llm else None
     if jsonl:
-        if question:
-            raise UserError("--jsonl reads questions from stdin; do not also pass QUESTION")
+        if question or conversation:
+            raise UserError("--jsonl reads questions from stdin; do not also pass QUESTION or --conversation")
         chain = service.answer_chain(backend)
         for line in sys.stdin:
             if not line.strip():
@@ -254,9 +272,11 @@ def ask(
         return
     if question is None or not question.strip():
         raise UserError('the question is empty; e.g. yunying ask "什么是私域流量？"')
-    chain = service.answer_chain(backend)
+    saved = history_commands.conversation_for(service, conversation)
     if as_json:
-        _print_json(chain.invoke(question).model_dump(exclude={"citations": {"__all__": {"text"}}}))
+        answer = service.ask(question, backend=backend, conversation_id=saved)
+        extra = {"conversation_id": saved} if saved else {}
+        _print_json({**answer.model_dump(exclude={"citations": {"__all__": {"text"}}}), **extra})
         return
     from rich.console import Console
 
@@ -264,7 +284,7 @@ def ask(
 
     console = Console()
     final = None
-    for event in chain.stream(question):
+    for event in service.stream_answer(question, backend=backend, conversation_id=saved):
         if isinstance(event, Answer):
             final = event
         else:
@@ -603,6 +623,11 @@ def doctor(
         sys.stdout.write(d.render(report) + "\n")
     if not report.healthy:
         raise typer.Exit(1)
+
+
+history_commands.register(app)
+docs_commands.register(app)
+gaps_commands.register(app)
 
 
 @app.command("config")

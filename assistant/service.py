@@ -6,7 +6,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +33,10 @@ from assistant.logs import configure_logging
 from assistant.onboarding import Lang, LearningModule, QuizQuestion, build_quiz, learning_path
 from assistant.onboarding.scenario import scenario_questions
 from assistant.retrieval import Hit, HybridRetriever, Mode, SearchFilters
+from assistant.services.conversations import Conversations
+from assistant.services.database import LOCAL_USER, Database
+from assistant.services.gaps import Gaps
+from assistant.services.knowledge import ChunkView, watch_folder
 from assistant.store.chroma import KnowledgeIndex
 from assistant.store.records import IngestProgress, IngestReport, StoredChunk
 from assistant.uploads import RemoveResult, UploadResult, check_upload, safe_filename, store_upload
@@ -113,9 +117,79 @@ class Yunying:
         )
 
     def ask(
-        self, question: str, history: Sequence[dict[str, str]] | None = None, backend: str | None = None
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None = None,
+        backend: str | None = None,
+        *,
+        conversation_id: str | None = None,
+        user: str = LOCAL_USER,
     ) -> Answer:
-        return self.answer_chain(backend).invoke(question, history)
+        """The answer; with `conversation_id` the turn is saved (and the saved turns are the history when
+        none is given). Refused and partly unsupported answers go to the knowledge-gap queue."""
+        answer = None
+        for event in self.stream_answer(
+            question, history, backend, conversation_id=conversation_id, user=user
+        ):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
+        return answer
+
+    def stream_answer(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None = None,
+        backend: str | None = None,
+        filters: SearchFilters | None = None,
+        *,
+        conversation_id: str | None = None,
+        user: str = LOCAL_USER,
+    ) -> Iterator[str | Answer]:
+        """The chain's stream (text pieces, then the Answer); once the Answer is out, the turn is saved to
+        the conversation and any knowledge gap recorded (`after_answer`). KeyError: unknown conversation."""
+        if conversation_id and history is None:
+            history = self.conversations.get(conversation_id, user).history()
+        elif conversation_id:
+            self.conversations.summary(conversation_id, user)  # fail before answering, not after
+        for event in self.answer_chain(backend).stream(question, history, filters):
+            if isinstance(event, Answer):
+                self.after_answer(event, conversation_id=conversation_id, user=user)
+            yield event
+
+    def after_answer(
+        self, answer: Answer, *, conversation_id: str | None = None, user: str = LOCAL_USER
+    ) -> None:
+        """Save the turn when the answer belongs to a saved conversation; queue a knowledge gap when the
+        answer was refused or had unsupported sentences (a failure to record never loses the answer)."""
+        if conversation_id:
+            self.conversations.append(conversation_id, answer.question, answer, user)
+        try:
+            self.gaps.record_answer(answer, user)
+        except Exception:
+            log.exception("recording a knowledge gap failed")
+
+    # ---- the team's lasting state: one SQLite file under DATA_DIR
+
+    @cached_property
+    def database(self) -> Database:
+        return Database(self.settings.data_dir)
+
+    @cached_property
+    def conversations(self) -> Conversations:
+        """Saved conversations: create, append, list, get, rename, delete (services.conversations)."""
+        return Conversations(self.database)
+
+    @cached_property
+    def gaps(self) -> Gaps:
+        """The knowledge-gap queue: entries, grouped, resolve (services.gaps)."""
+        return Gaps(self.database)
+
+    def export_conversation(self, conversation_id: str, path: Path, user: str = LOCAL_USER) -> Path:
+        """A saved conversation as .md or .docx with numbered references; KeyError for an unknown id."""
+        from assistant.services.export import write_conversation
+
+        return write_conversation(self.conversations.get(conversation_id, user), path)
 
     def fit(
         self,
@@ -233,7 +307,9 @@ class Yunying:
 
     def remove_user_document(self, doc_id: str) -> RemoveResult:
         """Delete one of the users' documents: its chunks, and its file when it is an upload. Framework and
-        case documents cannot be removed here (ValueError); an unknown id is a KeyError."""
+        case documents cannot be removed here (ValueError); an unknown id is a KeyError. BM25 and the
+        onboarding results follow (both are rebuilt when the store's write counter moves); there is no
+        answer cache to clear."""
         info, _ = self.document(doc_id)
         if info.kind != "user":
             raise ValueError(f"{doc_id} is a {info.kind} document; only your own documents can be removed")
@@ -246,6 +322,35 @@ class Yunying:
             source.unlink()  # only our copy; a file ingested from the user's own folder stays where it is
             deleted = True
         return RemoveResult(doc_id=doc_id, title=info.title, chunks_removed=removed, file_deleted=deleted)
+
+    def document_chunks(self, doc_id: str) -> list[ChunkView]:
+        """One document's chunks as stored, in reading order; KeyError when the store has no such id."""
+        chunks = self.index.document_chunks(doc_id)
+        if not chunks:
+            raise KeyError(doc_id)
+        return [ChunkView.of(c) for c in chunks]
+
+    def reindex_document(self, doc_id: str) -> IngestReport:
+        """Read one document's file again and re-embed it, replacing its chunks (a changed chunk size, a
+        damaged document). KeyError: unknown id; FileNotFoundError: its file is gone (delete it instead)."""
+        chunks = self.index.document_chunks(doc_id)
+        if not chunks:
+            raise KeyError(doc_id)
+        source = Path(str(chunks[0].metadata.get("source", "")))
+        if not source.is_file():
+            raise FileNotFoundError(f"{doc_id}: its file {source} is gone; remove the document instead")
+        with self._write_lock:
+            return self.index.ingest([source], force=[doc_id])
+
+    def watch_folder(
+        self,
+        folder: Path,
+        on_report: Callable[[IngestReport], None],
+        stop: threading.Event | None = None,
+        interval: float = 1.0,
+    ) -> None:
+        """Keep the store in step with a shared folder until `stop` is set or Ctrl-C (services.knowledge)."""
+        watch_folder(folder, lambda root: self.ingest([root]), on_report, stop=stop, interval=interval)
 
     # ---- feedback, memos, eval
 
@@ -270,7 +375,25 @@ class Yunying:
         )
         if feedback_id:
             feedback.id = feedback_id
-        return append_feedback(self.settings.feedback_path, feedback)
+        saved = append_feedback(self.settings.feedback_path, feedback)
+        if not liked:
+            try:
+                topics = self.document_titles(saved.citations)
+                if not topics and question.strip() and self.index.count():
+                    topics = [h.title for h in self.search(question, k=3)]  # what it should have used
+                self.gaps.record_thumbs_down(saved.id, question, answer, topics, saved.comment)
+            except Exception:
+                log.exception("recording a thumbs-down in the gap queue failed")
+        return saved
+
+    def document_titles(self, doc_ids: Sequence[str]) -> list[str]:
+        """The titles of the stored documents among `doc_ids`, in their order (unknown ids left out)."""
+        titles = []
+        for doc_id in dict.fromkeys(doc_ids):
+            chunks = self.index.document_chunks(doc_id)
+            if chunks:
+                titles.append(str(chunks[0].metadata.get("title", doc_id)))
+        return list(dict.fromkeys(titles))
 
     def write_memo(self, analysis: FitAnalysis, stem: str | None = None) -> tuple[Path, Path]:
         """The memo as Markdown and DOCX under DATA_DIR/memos (one pair per analysis)."""

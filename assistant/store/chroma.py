@@ -308,14 +308,16 @@ class KnowledgeIndex:
         *,
         progress: IngestProgress | None = None,
         remove_missing: bool = True,
+        force: Sequence[str] = (),
     ) -> IngestReport:
         """Bring the store in line with the files under `paths` (default: the knowledge folder); see
         `store.ingest.plan_ingest` for what is added, replaced, skipped and removed. `progress` hears
-        of every group of chunks embedded."""
+        of every group of chunks embedded; documents whose id is in `force` are re-embedded even when
+        unchanged."""
         started = time.perf_counter()
         roots = [Path(p) for p in (paths or [self.settings.knowledge_dir])]
         stored = self.stored_documents()
-        plan = plan_ingest(self.settings, roots, stored, remove_missing=remove_missing)
+        plan = plan_ingest(self.settings, roots, stored, remove_missing=remove_missing, force=set(force))
         report = plan.report
         for previous in plan.removals:
             self.delete_chunks(previous.chunk_ids)

@@ -11,7 +11,7 @@ the store's own records, and the loaders and chunker it uses already live in `as
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,12 +129,18 @@ def load_documents(roots: Sequence[Path], max_file_bytes: int, report: IngestRep
 
 
 def plan_ingest(
-    settings: Settings, roots: Sequence[Path], stored: dict[str, StoredDocument], *, remove_missing: bool
+    settings: Settings,
+    roots: Sequence[Path],
+    stored: dict[str, StoredDocument],
+    *,
+    remove_missing: bool,
+    force: Collection[str] = (),
 ) -> IngestPlan:
     """Compare the files under `roots` with what the store holds, by content hash and store signature:
     new documents are added, changed ones replace their old chunks, unchanged ones are skipped (nothing
     embedded), and documents that came from an ingested folder but whose file is gone are removed. A file
-    that fails to parse is reported and its previously stored version is kept."""
+    that fails to parse is reported and its previously stored version is kept. Documents whose id is in
+    `force` are redone even when unchanged (re-indexing one document)."""
     for root in roots:
         if not root.exists():
             raise CorpusError(f"{root}: no such file or folder")
@@ -148,6 +154,7 @@ def plan_ingest(
             and previous.content_hash == doc.content_hash
             and previous.signature == plan.signature
             and previous.source == doc.source
+            and doc.id not in force
         ):
             plan.report.unchanged.append(doc.id)
             continue

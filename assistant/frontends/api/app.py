@@ -34,14 +34,17 @@ from assistant.frontends.api.schema import (
     ErrorResponse,
     ModelCard,
     ModelList,
+    SavedConversation,
     Usage,
 )
 from assistant.service import Yunying
+from assistant.services.database import LOCAL_USER
 from assistant.ui import queue_concurrency, unlink_citations
 
 log = logging.getLogger("yunying.api")
 
 MODEL_ID = "yunying"
+CONVERSATION_HEADER = "X-Yunying-Conversation"  # names the saved conversation a request belongs to
 STARTED = int(time.time())
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
@@ -103,35 +106,69 @@ class ChatCompletions:
         self.service = service
         self.slots = asyncio.Semaphore(queue_concurrency(service.settings))  # bound to the serving loop
 
-    async def __call__(self, body: ChatCompletionRequest) -> Any:
+    async def __call__(self, body: ChatCompletionRequest, conversation_header: str | None = None) -> Any:
         if body.model != MODEL_ID:
             raise ApiError(
                 400, f"the model {body.model!r} does not exist; use {MODEL_ID!r}", code="model_not_found",
                 param="model",
             )  # fmt: skip
         question, history = split_messages(body.messages, self.service.settings.max_question_chars)
+        saved = await run_in_threadpool(self.conversation, body, conversation_header)
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+        headers = {CONVERSATION_HEADER: saved.id} if saved else {}
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
-            events = self.stream(question, history, completion_id, include_usage)
-            headers = {"Cache-Control": "no-cache"}
+            events = self.stream(question, history, completion_id, include_usage, saved)
+            headers["Cache-Control"] = "no-cache"
             return StreamingResponse(events, media_type="text/event-stream", headers=headers)
         async with self.slots:
             try:
-                answer = await run_in_threadpool(self.service.ask, question, history)
+                answer = await run_in_threadpool(self.service.ask, question, **self.turn_of(history, saved))
             except Exception as exc:
                 raise self.failure(exc) from exc
-        return ChatCompletion(
+        completion = ChatCompletion(
             id=completion_id,
             created=int(time.time()),
             model=MODEL_ID,
             choices=[Choice(message=AssistantMessage(content=answer.answer))],
             usage=Usage.of(answer),
             **AnswerFields.of(answer),
-        ).model_dump()
+            **({"conversation_id": saved.id} if saved else {}),
+        )
+        return JSONResponse(completion.model_dump(), headers=headers)
 
-    def answer_events(self, question: str, history: list[dict[str, str]]) -> Iterator[str | Answer]:
-        yield from self.service.answer_chain().stream(question, history)
+    def conversation(self, body: ChatCompletionRequest, header: str | None) -> SavedConversation | None:
+        """The saved conversation the request belongs to (docs/api.md): `X-Yunying-Conversation` or
+        `metadata.conversation_id`, owned by the request's `user` (the local user when none is given);
+        `new` starts one. None when the request names none: nothing is saved."""
+        wanted = (header or "").strip() or str((body.metadata or {}).get("conversation_id") or "").strip()
+        if not wanted:
+            return None
+        user = (body.user or "").strip() or LOCAL_USER
+        conversations = self.service.conversations
+        if wanted == "new":
+            return SavedConversation(id=conversations.create(user).id, user=user)
+        try:
+            conversations.summary(wanted, user)
+        except KeyError:
+            raise ApiError(
+                404, f"no saved conversation {wanted!r} for this user; send 'new' to start one",
+                code="conversation_not_found", param=CONVERSATION_HEADER,
+            ) from None  # fmt: skip
+        return SavedConversation(id=wanted, user=user)
+
+    @staticmethod
+    def turn_of(history: list[dict[str, str]], saved: SavedConversation | None) -> dict[str, Any]:
+        """The service's keyword arguments: a saved conversation's own turns are the history when the
+        request sends only the question, and the answer is saved to it."""
+        if saved is None:
+            return {"history": history}
+        return {"history": history or None, "conversation_id": saved.id, "user": saved.user}
+
+    def answer_events(
+        self, question: str, history: list[dict[str, str]], saved: SavedConversation | None = None
+    ) -> Iterator[str | Answer]:
+        yield from self.service.stream_answer(question, **self.turn_of(history, saved))
 
     def failure(self, exc: Exception) -> ApiError:
         """The chain failed (the model server is down, ...): a 502 with one redacted line, never a trace."""
@@ -140,7 +177,12 @@ class ChatCompletions:
         return ApiError(502, f"the answer failed: {text}", kind="server_error", code="answer_failed")
 
     async def stream(
-        self, question: str, history: list[dict[str, str]], completion_id: str, include_usage: bool
+        self,
+        question: str,
+        history: list[dict[str, str]],
+        completion_id: str,
+        include_usage: bool,
+        saved: SavedConversation | None = None,
     ) -> AsyncIterator[str]:
         """The answer's text as it is produced, then a last chunk with the citations and `answer`, the
         checked text. With an LLM the streamed draft can hold sentences the grounding check then removes
@@ -157,7 +199,7 @@ class ChatCompletions:
         async with self.slots:
             streamed, final = "", None
             try:
-                async for event in iterate_in_threadpool(self.answer_events(question, history)):
+                async for event in iterate_in_threadpool(self.answer_events(question, history, saved)):
                     if isinstance(event, Answer):
                         final = event
                     elif event:
@@ -169,7 +211,10 @@ class ChatCompletions:
                 return
         assert final is not None
         rest = final.answer[len(streamed) :] if final.answer.startswith(streamed) else ""
-        yield chunk(Delta(content=rest or None), finish=True, answer=final.answer, **AnswerFields.of(final))
+        extra = {"conversation_id": saved.id} if saved else {}
+        yield chunk(
+            Delta(content=rest or None), finish=True, answer=final.answer, **AnswerFields.of(final), **extra
+        )
         if include_usage:
             usage = ChatCompletionChunk(
                 id=completion_id, created=int(time.time()), model=MODEL_ID, choices=[], usage=Usage.of(final)
@@ -231,8 +276,8 @@ def create_api(service: Yunying, api_keys: Sequence[str] | None = None) -> FastA
         return ModelList(data=[ModelCard(id=MODEL_ID, created=STARTED)])
 
     @app.post("/v1/chat/completions", dependencies=guard, response_model=None)
-    async def chat_completions(body: ChatCompletionRequest) -> Any:
-        return await completions(body)
+    async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
+        return await completions(body, request.headers.get(CONVERSATION_HEADER))
 
     # anything else under /v1 is answered here in OpenAI's form, not by the Gradio app mounted at /
     @app.api_route("/v1/{rest:path}", methods=[*METHODS], dependencies=guard, include_in_schema=False)

@@ -45,6 +45,17 @@ class ChatCompletionRequest(BaseModel):
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
     stream_options: StreamOptions | None = None
+    user: str | None = Field(default=None, description="The end user: who owns a saved conversation.")
+    metadata: dict[str, Any] | None = Field(
+        default=None, description="`conversation_id`: the saved conversation (as the header does)."
+    )
+
+
+class SavedConversation(BaseModel):
+    """The saved conversation a request's turn goes to."""
+
+    id: str
+    user: str
 
 
 class ApiCitation(BaseModel):
@@ -119,7 +130,10 @@ class _Completion(BaseModel):
 
 
 class ChatCompletion(AnswerFields, _Completion):
-    """A chat.completion object; Yunying's fields follow OpenAI's (pydantic orders the last base first)."""
+    """A chat.completion object; Yunying's fields follow OpenAI's (pydantic orders the last base first).
+    A turn saved to a conversation adds `conversation_id`."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 class Delta(BaseModel):

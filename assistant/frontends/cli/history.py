@@ -1,0 +1,140 @@
+"""`yunying history list|show|export|rename|delete`: the saved conversations (the same ones the app and the
+API save), per user (`--user`, default the one local user)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from assistant.frontends.cli.service_access import CommandError, echo, print_json, service
+
+history_app = typer.Typer(
+    name="history", help="Saved conversations: list, show, export, rename, delete.", no_args_is_help=True
+)
+
+UserOpt = Annotated[str, typer.Option("--user", help="Whose conversations (default: the local user).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+IdArg = Annotated[str, typer.Argument(help="The conversation's id (see `yunying history list`).")]
+
+
+def _conversations() -> Any:
+    return service().conversations
+
+
+def _user(user: str) -> str:
+    from assistant.services.database import LOCAL_USER  # imported late: SQLAlchemy costs every start
+
+    return user or LOCAL_USER
+
+
+def _unknown(conversation_id: str) -> CommandError:
+    return CommandError(f"no saved conversation '{conversation_id}'; see `yunying history list`")
+
+
+@history_app.command("list")
+def list_conversations(user: UserOpt = "", as_json: JsonOpt = False) -> None:
+    """The saved conversations, the most recently used first."""
+    summaries = _conversations().list(_user(user))
+    if as_json:
+        print_json([s.model_dump() for s in summaries])
+        return
+    if not summaries:
+        echo("No saved conversations.")
+        return
+    for s in summaries:
+        echo(f"{s.id}  {s.updated[:16].replace('T', ' ')}  {s.turn_count:>3} turns  {s.title}")
+
+
+@history_app.command("show")
+def show(conversation_id: IdArg, user: UserOpt = "", as_json: JsonOpt = False) -> None:
+    """Every question and answer of a conversation, each answer with its numbered sources."""
+    try:
+        conversation = _conversations().get(conversation_id, _user(user))
+    except KeyError:
+        raise _unknown(conversation_id) from None
+    if as_json:
+        print_json(
+            conversation.model_dump(
+                exclude={"turns": {"__all__": {"answer": {"citations": {"__all__": {"text"}}}}}}
+            )
+        )
+        return
+    echo(f"# {conversation.title}")
+    for turn in conversation.turns:
+        echo(f"\n> {turn.question}\n")
+        echo(turn.answer.answer)
+        for c in turn.answer.citations:
+            echo(f"  [{c.n}] {c.title}" + (f" › {c.heading}" if c.heading else "") + f"  ({c.doc_id})")
+
+
+@history_app.command("export")
+def export(
+    conversation_id: IdArg,
+    out: Annotated[Path, typer.Argument(help="The file to write: .md or .docx.")],
+    user: UserOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a conversation as Markdown or Word, with numbered references."""
+    if out.suffix.lower() not in (".md", ".docx"):
+        raise CommandError(f"{out}: a conversation can be exported as .md or .docx")
+    try:
+        path = service().export_conversation(conversation_id, out, _user(user))
+    except KeyError:
+        raise _unknown(conversation_id) from None
+    if as_json:
+        print_json({"id": conversation_id, "path": str(path)})
+    else:
+        echo(str(path))
+
+
+@history_app.command("rename")
+def rename(
+    conversation_id: IdArg,
+    title: Annotated[str, typer.Argument(help="The new title.")],
+    user: UserOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Give a conversation a new title."""
+    try:
+        summary = _conversations().rename(conversation_id, title, _user(user))
+    except KeyError:
+        raise _unknown(conversation_id) from None
+    if as_json:
+        print_json(summary.model_dump())
+    else:
+        echo(f"renamed {summary.id}: {summary.title}")
+
+
+@history_app.command("delete")
+def delete(conversation_id: IdArg, user: UserOpt = "", as_json: JsonOpt = False) -> None:
+    """Delete a conversation and all its turns."""
+    try:
+        summary = _conversations().delete(conversation_id, _user(user))
+    except KeyError:
+        raise _unknown(conversation_id) from None
+    if as_json:
+        print_json({**summary.model_dump(), "deleted": True})
+    else:
+        echo(f"deleted {summary.id} ({summary.turn_count} turns): {summary.title}")
+
+
+def conversation_for(svc: Any, wanted: str | None, user: str = "") -> str | None:
+    """The id of the saved conversation `yunying ask --conversation` names (`new` starts one and says so
+    on stderr); None when none is named."""
+    if not wanted:
+        return None
+    if wanted == "new":
+        created = svc.conversations.create(_user(user))
+        sys.stderr.write(f"conversation: {created.id}\n")
+        return created.id
+    try:
+        return svc.conversations.summary(wanted, _user(user)).id
+    except KeyError:
+        raise _unknown(wanted) from None
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(history_app, name="history")
