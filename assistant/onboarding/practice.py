@@ -54,6 +54,8 @@ class PracticeConfig(_Strict):
     label_sub_sections: bool
     placeholder: Placeholders
     ordinary_words: list[str]
+    skip_cases: list[str]
+    not_hidden: list[str]
     hidden_names: dict[str, list[str]]
     matching: Matching
     model_names: dict[str, dict[str, str]]
@@ -108,7 +110,12 @@ class _CaseDocs:
 
     pair_id: str
     doc: KnowledgeDoc
-    names: list[str]
+    company_names: list[str]  # the front matter's: company, company_zh, aliases
+    other_names: list[str]  # practice.yaml's hidden_names: products, founders, parents
+
+    @property
+    def names(self) -> list[str]:
+        return [*self.company_names, *self.other_names]
 
     @property
     def primary(self) -> str:
@@ -127,36 +134,39 @@ def _case_docs(chunks: Sequence[StoredChunk]) -> dict[tuple[str, str], _CaseDocs
         if meta.get("kind") == "case" and meta.get("models"):
             doc_id = str(meta.get("doc_id", ""))
             docs.setdefault(doc_id, KnowledgeDoc(doc_id, meta)).chunks.append(chunk)
-    hidden = practice_config().hidden_names
+    config = practice_config()
     out: dict[tuple[str, str], _CaseDocs] = {}
     for doc in sorted(docs.values(), key=lambda d: d.doc_id):
         doc.chunks.sort(key=lambda c: (int(c.metadata.get("position", 0)), c.chunk_id))
-        pair = str(doc.meta.get("pair") or doc.doc_id)
-        meta = doc.meta
-        names = [meta.get("company"), meta.get("company_zh"), *str(meta.get("aliases", "")).split("|")]
-        names += hidden.get(pair, [])
-        found = sorted(
-            {str(n).strip() for n in names if n and len(str(n).strip()) >= 2}, key=len, reverse=True
+        pair, meta = str(doc.meta.get("pair") or doc.doc_id), doc.meta
+        if pair in config.skip_cases:
+            continue
+        company = [meta.get("company"), meta.get("company_zh"), *str(meta.get("aliases", "")).split("|")]
+        company_names = {str(n).strip() for n in company if n} - set(config.not_hidden)
+        other_names = set(config.hidden_names.get(pair, [])) - company_names
+        out[(pair, str(meta.get("lang", "zh")))] = _CaseDocs(
+            pair, doc, sorted(n for n in company_names if len(n) >= 2), sorted(other_names)
         )
-        out[(pair, str(meta.get("lang", "zh")))] = _CaseDocs(pair, doc, found)
     return out
 
 
-def _name_pattern(name: str) -> re.Pattern[str]:
-    """A Latin name matches as a word, in any case unless it is also an ordinary word; a Chinese name
-    matches anywhere."""
+def _name_pattern(name: str, any_case: bool) -> re.Pattern[str]:
+    """A Latin name matches as a word (in any case when `any_case`), a Chinese name anywhere."""
     if not name.isascii():
         return re.compile(re.escape(name))
-    flags = 0 if name in practice_config().ordinary_words else re.I
-    return re.compile(rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])", flags)
+    return re.compile(rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])", re.I if any_case else 0)
 
 
 def hide_names(text: str, names: Sequence[str], company_names: Sequence[str], lang: str) -> str:
-    """The text with every name (longest first) replaced by a placeholder, and the model names blanked."""
-    placeholder = practice_config().placeholder
+    """The text with every name (longest first) replaced by a placeholder, and the model names blanked.
+    A company name is hidden in any case ("bilibili") unless it is also an ordinary word (Keep); the
+    other names (products, people: Prime, Moments) only as written."""
+    config = practice_config()
     for name in sorted(names, key=len, reverse=True):
-        stand_in = getattr(placeholder.company if name in company_names else placeholder.other, lang)
-        text = _name_pattern(name).sub(stand_in, text)
+        is_company = name in company_names
+        stand_in = getattr(config.placeholder.company if is_company else config.placeholder.other, lang)
+        any_case = is_company and name not in config.ordinary_words
+        text = _name_pattern(name, any_case).sub(stand_in, text)
     return mask_models(text)
 
 
@@ -179,8 +189,7 @@ def describe(case: _CaseDocs, lang: str) -> str:
             continue
         label = heading.split(" > ")[-1] if " > " in heading and config.label_sub_sections else ""
         paragraphs.append(f"{label}{'：' if lang == 'zh' else ': '}{text}" if label else text)
-    company_names = [str(case.doc.meta.get(k) or "") for k in ("company", "company_zh")]
-    return hide_names("\n\n".join(paragraphs), case.names, company_names, lang)
+    return hide_names("\n\n".join(paragraphs), case.names, case.company_names, lang)
 
 
 def named_model(answer: str) -> str | None:
