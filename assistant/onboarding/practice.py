@@ -10,61 +10,29 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import cache
-from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from assistant.answer.state import Citation
 from assistant.core.text import detect_lang, join_sentences
 from assistant.core.vocabulary import MODEL_KEYS, MODEL_LABELS
 from assistant.corpus import split_sentences
-from assistant.fit.criteria import Criteria, Criterion
-from assistant.onboarding.contract import LangText, contract
-from assistant.onboarding.kb import KnowledgeDoc, citation, english_sentences, short
+from assistant.fit.criteria import Criteria
+from assistant.onboarding.kb import KnowledgeDoc, short
 from assistant.onboarding.model_questions import mask_models
-from assistant.resources import load_yaml
+from assistant.onboarding.practice_config import practice_config
+from assistant.onboarding.practice_feedback import (
+    CaseDocs,
+    CriterionMatch,
+    CriterionUse,
+    FeedbackComposer,
+    PracticeFeedback,
+    criterion_groups,
+    criterion_sentences,
+)
 from assistant.store.records import StoredChunk
 
 Embed = Callable[[Sequence[str]], Sequence[np.ndarray]]
-Verdict = Literal["right", "half-right", "wrong"]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Matching(_Strict):
-    margin: float
-    clause_split: str
-    min_chars: dict[str, int]
-    min_chars_naming_a_model: dict[str, int]
-    min_used: int
-
-
-class Placeholders(_Strict):
-    company: LangText
-    other: LangText
-
-
-class PracticeConfig(_Strict):
-    description_sections: dict[str, list[str]]
-    label_sub_sections: bool
-    placeholder: Placeholders
-    ordinary_words: list[str]
-    skip_cases: list[str]
-    not_hidden: list[str]
-    hidden_names: dict[str, list[str]]
-    matching: Matching
-    model_names: dict[str, dict[str, str]]
-    wording: dict[str, dict]
-
-
-@cache
-def practice_config() -> PracticeConfig:
-    return PracticeConfig.model_validate(load_yaml("onboarding/practice.yaml"))
 
 
 class PracticeCase(BaseModel):
@@ -77,56 +45,7 @@ class PracticeCase(BaseModel):
     choices: list[str] = Field(description="The five models' labels, in the framework's order.")
 
 
-class CriterionUse(BaseModel):
-    """One criterion of the framework and whether (with which sentence) the learner's answer used it."""
-
-    model: str
-    heading: str
-    used: bool
-    clause: str | None = None
-    similarity: float | None = None
-    citation: Citation
-
-
-class PracticeFeedback(BaseModel):
-    case_id: str
-    lang: str
-    answer: str
-    company: str = Field(description="The hidden company, revealed with the feedback.")
-    named_model: str | None = Field(description="The model the answer names (None: it names none).")
-    actual_model: str
-    label_correct: bool
-    verdict: Verdict
-    lines: list[str] = Field(description="The feedback, each line with its [n] citation markers.")
-    used: list[CriterionUse]
-    missed: list[CriterionUse]
-    elsewhere: list[CriterionUse] = Field(description="Criteria of other models the reasons matched best.")
-    citations: list[Citation]
-
-
-@dataclass
-class _CaseDocs:
-    """One case in one language: its chunks in order, and the names that give it away."""
-
-    pair_id: str
-    doc: KnowledgeDoc
-    company_names: list[str]  # the front matter's: company, company_zh, aliases
-    other_names: list[str]  # practice.yaml's hidden_names: products, founders, parents
-
-    @property
-    def names(self) -> list[str]:
-        return [*self.company_names, *self.other_names]
-
-    @property
-    def primary(self) -> str:
-        return self.doc.models[0]
-
-    def company(self, lang: str) -> str:
-        meta = self.doc.meta
-        return str((meta.get("company_zh") if lang == "zh" else meta.get("company")) or meta.get("company"))
-
-
-def _case_docs(chunks: Sequence[StoredChunk]) -> dict[tuple[str, str], _CaseDocs]:
+def _case_docs(chunks: Sequence[StoredChunk]) -> dict[tuple[str, str], CaseDocs]:
     """(pair id, lang) -> the case document in that language (the original or its translated twin)."""
     docs: dict[str, KnowledgeDoc] = {}
     for chunk in chunks:
@@ -135,7 +54,7 @@ def _case_docs(chunks: Sequence[StoredChunk]) -> dict[tuple[str, str], _CaseDocs
             doc_id = str(meta.get("doc_id", ""))
             docs.setdefault(doc_id, KnowledgeDoc(doc_id, meta)).chunks.append(chunk)
     config = practice_config()
-    out: dict[tuple[str, str], _CaseDocs] = {}
+    out: dict[tuple[str, str], CaseDocs] = {}
     for doc in sorted(docs.values(), key=lambda d: d.doc_id):
         doc.chunks.sort(key=lambda c: (int(c.metadata.get("position", 0)), c.chunk_id))
         pair, meta = str(doc.meta.get("pair") or doc.doc_id), doc.meta
@@ -144,7 +63,7 @@ def _case_docs(chunks: Sequence[StoredChunk]) -> dict[tuple[str, str], _CaseDocs
         company = [meta.get("company"), meta.get("company_zh"), *str(meta.get("aliases", "")).split("|")]
         company_names = {str(n).strip() for n in company if n} - set(config.not_hidden)
         other_names = set(config.hidden_names.get(pair, [])) - company_names
-        out[(pair, str(meta.get("lang", "zh")))] = _CaseDocs(
+        out[(pair, str(meta.get("lang", "zh")))] = CaseDocs(
             pair, doc, sorted(n for n in company_names if len(n) >= 2), sorted(other_names)
         )
     return out
@@ -179,7 +98,7 @@ def _section_sentences(doc: KnowledgeDoc, heading: str) -> list[str]:
     return sentences
 
 
-def describe(case: _CaseDocs, lang: str) -> str:
+def describe(case: CaseDocs, lang: str) -> str:
     """The business by its facts: the configured sections, each a paragraph, names hidden."""
     config = practice_config()
     paragraphs = []
@@ -223,40 +142,6 @@ def _says_why(masked: str, lang: str) -> bool:
     return len(rest) >= least[lang]
 
 
-@dataclass
-class _Group:
-    """The criteria of one model under one heading (a long section is several chunks)."""
-
-    model: str
-    heading: str
-    items: list[Criterion]
-
-    def quote(self) -> str:
-        """The criterion passage's first sentence."""
-        lines = [line.strip().lstrip("-*+ ").strip() for line in self.items[0].text.splitlines()]
-        text = " ".join(line for line in lines if line)
-        sentences = english_sentences(text) if self.items[0].chunk.lang == "en" else split_sentences(text)
-        return short(sentences[0] if sentences else text, 160)
-
-
-def _groups(criteria: Criteria, lang: str) -> list[_Group]:
-    """The model documents' criteria, grouped by model and heading (the selection guide's one-line
-    bullets are left out: their vectors are on the query side, a different scale)."""
-    groups: dict[tuple[str, str], _Group] = {}
-    for item in criteria.items.get(lang, []):
-        if item.kind == "model":
-            key = (item.model, item.chunk.heading)
-            groups.setdefault(key, _Group(item.model, item.chunk.heading, [])).items.append(item)
-    return list(groups.values())
-
-
-@dataclass
-class _Match:
-    group: _Group
-    clause: str
-    similarity: float
-
-
 class PracticeCases:
     """Every case the store describes, and the feedback on an answer; built once per store."""
 
@@ -288,7 +173,7 @@ class PracticeCases:
         ids = self.ids(lang)
         return [self.case(i, lang) for i in random.Random(seed).sample(ids, min(max(n, 1), len(ids)))]
 
-    def _matches(self, answer: str) -> list[_Match]:
+    def _matches(self, answer: str) -> list[CriterionMatch]:
         """Each reason sentence of the answer and the criterion it matches best, when it stands out."""
         lang = detect_lang(answer)
         settings = practice_config().matching
@@ -297,7 +182,7 @@ class PracticeCases:
         pairs = [(c, mask_models(c)) for c in reason_clauses(answer)]
         pairs = [(c, m) for c, m in pairs if _says_why(m, lang)]
         reasons = [m for _, m in pairs]
-        groups = _groups(self._criteria, lang)
+        groups = criterion_groups(self._criteria, lang)
         columns = [(g, item) for g in groups for item in g.items]
         if not reasons or not columns:
             return []
@@ -306,12 +191,30 @@ class PracticeCases:
         matrix = np.stack([item.vector for _, item in columns]).astype(np.float32)
         matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
         similarities = vectors @ matrix.T  # reason sentences x criterion chunks
-        found: list[_Match] = []
+        found: list[CriterionMatch] = []
+        found_vectors: list[np.ndarray] = []
         for i in range(len(reasons)):
             best = int(similarities[i].argmax())
             if similarities[i, best] - float(np.median(similarities[i])) >= settings.margin:
-                found.append(_Match(columns[best][0], pairs[i][0], float(similarities[i, best])))
+                group, item = columns[best]
+                found.append(CriterionMatch(group, item, pairs[i][0], float(similarities[i, best])))
+                found_vectors.append(vectors[i])
+        self._quote(found, found_vectors)
         return found
+
+    def _quote(self, matches: list[CriterionMatch], clause_vectors: list[np.ndarray]) -> None:
+        """Each match's quote: the sentence of its criterion passage closest to the learner's clause
+        (one e5 batch for the matched passages' sentences)."""
+        sentences = [criterion_sentences(m.item) for m in matches]
+        flat = list(dict.fromkeys(s for own in sentences for s in own))
+        if not flat:
+            return
+        embedded = np.asarray(self._embed(flat), dtype=np.float32)
+        embedded /= np.linalg.norm(embedded, axis=1, keepdims=True)
+        row = {s: embedded[k] for k, s in enumerate(flat)}
+        for match, own, vector in zip(matches, sentences, clause_vectors, strict=True):
+            if own:
+                match.quote = short(max(own, key=lambda s: float(row[s] @ vector)), 160)
 
     def review(self, case_id: str, answer: str, lang: str, model: str | None = None) -> PracticeFeedback:
         """Feedback on the learner's answer to a case (`model` overrides the model the text names)."""
@@ -324,138 +227,9 @@ class PracticeCases:
             raise ValueError(f"unknown model '{model}': use one of {', '.join(MODEL_KEYS)}")
         named = model or named_model(answer)
         matches = self._matches(answer)
-        return _Feedback(
-            case, lang, answer, named, matches, _groups(self._criteria, detect_lang(answer))
+        return FeedbackComposer(
+            case, lang, answer, named, matches, criterion_groups(self._criteria, detect_lang(answer))
         ).build()
-
-
-class _Feedback:
-    """Composes the feedback lines and their numbered citations."""
-
-    def __init__(
-        self,
-        case: _CaseDocs,
-        lang: str,
-        answer: str,
-        named: str | None,
-        matches: list[_Match],
-        groups: list[_Group],
-    ) -> None:
-        self.case, self.lang, self.answer, self.named = case, lang, answer, named
-        self.matches, self.groups = matches, groups
-        self.wording = practice_config().wording[lang]
-        self.citations: list[Citation] = []
-
-    def cite(self, chunk: StoredChunk | None, quote: str, criterion: Criterion | None = None) -> int:
-        n = len(self.citations) + 1
-        if criterion is not None:
-            self.citations.append(criterion.chunk.citation(n, quote))
-        else:
-            assert chunk is not None
-            self.citations.append(citation(n, chunk, quote))
-        return n
-
-    def label(self, model: str) -> str:
-        return MODEL_LABELS[self.lang][model]
-
-    def reasoning(self) -> str:
-        """The case's own primary-model statement, cited."""
-        marker = contract().shapes.primary_model_marker if self.lang == "zh" else "Primary model:"
-        chunk = next((c for c in self.case.doc.chunks if marker in c.text), self.case.doc.chunks[0])
-        sentences = split_sentences(
-            chunk.text[chunk.text.find(marker) :] if marker in chunk.text else chunk.text
-        )
-        quote = short(join_sentences(sentences[:2]), 220)
-        n = self.cite(chunk, quote)
-        return self.wording["reasoning"].format(company=self.case.company(self.lang), quote=quote, n=n)
-
-    def criterion_use(self, group: _Group, match: _Match | None) -> CriterionUse:
-        quote = group.quote()
-        n = self.cite(None, quote, group.items[0])
-        return CriterionUse(
-            model=group.model,
-            heading=group.heading,
-            used=match is not None,
-            clause=match.clause if match else None,
-            similarity=round(match.similarity, 4) if match else None,
-            citation=self.citations[n - 1],
-        )
-
-    def build(self) -> PracticeFeedback:
-        actual = self.case.primary
-        label_correct = self.named == actual
-        lines = [self.reasoning()]
-        if self.named is None:
-            lines.insert(0, self.wording["label_missing"].format(actual=self.label(actual)))
-        elif label_correct:
-            lines.insert(0, self.wording["label_right"].format(named=self.label(actual)))
-        else:
-            lines.insert(
-                0, self.wording["label_wrong"].format(named=self.label(self.named), actual=self.label(actual))
-            )
-        best_by_group: dict[tuple[str, str], _Match] = {}
-        for match in self.matches:
-            key = (match.group.model, match.group.heading)
-            if match.group.model == actual and (
-                key not in best_by_group or match.similarity > best_by_group[key].similarity
-            ):
-                best_by_group[key] = match
-        used, missed, elsewhere = [], [], []
-        for group in (g for g in self.groups if g.model == actual):
-            use = self.criterion_use(group, best_by_group.get((group.model, group.heading)))
-            (used if use.used else missed).append(use)
-        for use in used:
-            lines.append(
-                self.wording["used"].format(
-                    model=self.label(actual),
-                    heading=use.heading,
-                    clause=use.clause,
-                    quote=use.citation.quote,
-                    n=use.citation.n,
-                )
-            )
-        if not used:
-            lines.append(self.wording["none_used"].format(model=self.label(actual)))
-        for use in missed:
-            lines.append(
-                self.wording["missed"].format(
-                    model=self.label(actual), heading=use.heading, quote=use.citation.quote, n=use.citation.n
-                )
-            )
-        seen: set[int] = set()
-        for match in self.matches:
-            if match.group.model != actual and id(match.group) not in seen:
-                seen.add(id(match.group))
-                use = self.criterion_use(match.group, match)
-                elsewhere.append(use)
-                lines.append(
-                    self.wording["elsewhere"].format(
-                        clause=match.clause,
-                        model=self.label(match.group.model),
-                        heading=use.heading,
-                        n=use.citation.n,
-                    )
-                )
-        grounded = len(used) >= practice_config().matching.min_used
-        verdict: Verdict = (
-            "right" if label_correct and grounded else "half-right" if label_correct or grounded else "wrong"
-        )
-        lines.insert(0, self.wording["verdict"][verdict])
-        return PracticeFeedback(
-            case_id=self.case.pair_id,
-            lang=self.lang,
-            answer=self.answer,
-            company=self.case.company(self.lang),
-            named_model=self.named,
-            actual_model=actual,
-            label_correct=label_correct,
-            verdict=verdict,
-            lines=lines,
-            used=used,
-            missed=missed,
-            elsewhere=elsewhere,
-            citations=self.citations,
-        )
 
 
 __all__ = [
@@ -467,4 +241,5 @@ __all__ = [
     "hide_names",
     "named_model",
     "practice_config",
+    "reason_clauses",
 ]

@@ -30,6 +30,7 @@ class ProgressConfig(BaseModel):
     review_intervals_days: list[int] = Field(min_length=1)
     weak_topics: int
     recent_results: int
+    labels: dict[str, dict[str, str]] = Field(description="lang -> the CLI's words around the data")
 
 
 @cache

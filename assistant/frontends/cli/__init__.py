@@ -1,0 +1,1 @@
+"""The CLI's command groups: each module exposes `register(app)`, called from assistant/cli.py."""
