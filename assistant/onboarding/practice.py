@@ -150,6 +150,13 @@ class PracticeCases:
         self._criteria = criteria
         self._embed = embed
 
+    def hidden_names(self, case_id: str, lang: str) -> tuple[list[str], list[str]]:
+        """The names a case's description hides: the company's (front matter) and the others'."""
+        found = self._cases.get((case_id, lang))
+        if found is None:
+            raise ValueError(f"no practice case '{case_id}' in {lang}")
+        return found.company_names, found.other_names
+
     def ids(self, lang: str) -> list[str]:
         return sorted(pair for pair, case_lang in self._cases if case_lang == lang)
 
