@@ -137,3 +137,20 @@ def test_cli_practice_round_with_an_answer(knowledge_store, tmp_path):
     assert view["summary"]["tallies"]["practice"]["answered"] >= 1
     assert any(w["topic"] == "product" for w in view["summary"]["weak_topics"])
     assert any(s["topic"] == "product" and s["readings"] for s in view["suggested"])
+
+
+def test_a_missed_quiz_question_comes_back_as_a_question(service):
+    question = service.quiz("zh", module="core-loop", n=1, seed=3)[0]
+    wrong = (question.answer_index + 1) % len(question.options)
+    result = service.answer_quiz(question, wrong, "recall")
+    assert not result.correct
+    store = service.progress_store
+    answered_at = store.summary().recent[0].at
+    store.clock = lambda: answered_at + timedelta(hours=12)
+    assert question.id not in {q.id for q in service.due_questions("zh")}
+    store.clock = lambda: answered_at + timedelta(days=1)
+    again = [q for q in service.due_questions("zh") if q.id == question.id]
+    assert again and again[0].answer_index == again[0].options.index(question.options[question.answer_index])
+    view = service.progress("zh")
+    assert "core-loop" in {w.topic for w in view.summary.weak_topics}
+    assert any(s.topic == "core-loop" and s.readings for s in view.suggested)

@@ -144,10 +144,9 @@ class FeedbackComposer:
         """The case's own primary-model statement, cited."""
         marker = getattr(practice_config().primary_marker, self.lang)
         chunk = next((c for c in self.case.doc.chunks if marker in c.text), self.case.doc.chunks[0])
-        sentences = split_sentences(
-            chunk.text[chunk.text.find(marker) :] if marker in chunk.text else chunk.text
-        )
-        quote = short(join_sentences(sentences[:2]), 220)
+        text = chunk.text[chunk.text.find(marker) :] if marker in chunk.text else chunk.text
+        sentences = english_sentences(text) if self.lang == "en" else split_sentences(text)
+        quote = short(join_sentences(sentences[:2]), 260)
         n = self.cite(chunk, quote)
         return self.wording["reasoning"].format(company=self.case.company(self.lang), quote=quote, n=n)
 

@@ -53,8 +53,8 @@ def _print_case(case: Any, number: int, total: int, lang: str) -> None:
 
 def _feedback_json(case: Any, feedback: Any) -> dict[str, Any]:
     return {
-        "case": case.model_dump(),
-        "feedback": feedback.model_dump(exclude={"citations": {"__all__": {"text"}}}),
+        "case": case.model_dump(mode="json"),
+        "feedback": feedback.model_dump(mode="json", exclude={"citations": {"__all__": {"text"}}}),
     }
 
 
@@ -79,7 +79,7 @@ def run_practice(
         return
     if as_json or not sys.stdin.isatty():
         if as_json:
-            _print_json([c.model_dump() for c in cases])
+            _print_json([c.model_dump(mode="json") for c in cases])
         else:
             for number, case in enumerate(cases, start=1):
                 _print_case(case, number, len(cases), lang)
@@ -98,7 +98,7 @@ def run_quiz_answers(questions: list[Any], kind: str, answers: str, as_json: boo
     service = _service()
     results = [service.answer_quiz(q, ord(a) - 65, kind) for q, a in zip(questions, letters, strict=True)]
     if as_json:
-        _print_json([r.model_dump(exclude={"citation": {"text"}}) for r in results])
+        _print_json([r.model_dump(mode="json", exclude={"citation": {"text"}}) for r in results])
         return
     for number, (q, r) in enumerate(zip(questions, results, strict=True), start=1):
         mark = "✓" if r.correct else f"✗ {chr(65 + r.answer_index)}"
@@ -140,7 +140,7 @@ def _print_progress(view: Any, lang: str) -> None:
 
 def _print_team(summaries: list[Any], as_json: bool) -> None:
     if as_json:
-        _print_json([s.model_dump() for s in summaries])
+        _print_json([s.model_dump(mode="json") for s in summaries])
         return
     for s in summaries:
         tallies = ", ".join(f"{kind} {t.correct}/{t.answered}" for kind, t in s.tallies.items())
@@ -173,7 +173,9 @@ def register(app: typer.Typer) -> None:
         view = service.progress(lang)
         if as_json:
             _print_json(
-                view.model_dump(exclude={"suggested": {"__all__": {"readings": {"__all__": {"text"}}}}})
+                view.model_dump(
+                    mode="json", exclude={"suggested": {"__all__": {"readings": {"__all__": {"text"}}}}}
+                )
             )
             return
         _print_progress(view, lang)
