@@ -17,6 +17,7 @@ from assistant.config import Settings, apply_offline_env
 from assistant.frontends.cli import docs as docs_commands
 from assistant.frontends.cli import gaps as gaps_commands
 from assistant.frontends.cli import history as history_commands
+from assistant.frontends.cli import progress as progress_cli
 
 app = typer.Typer(
     name="yunying",
@@ -455,6 +456,7 @@ class LangOpt(StrEnum):
 class QuizTypeOpt(StrEnum):
     recall = "recall"
     scenario = "scenario"
+    practice = "practice"
 
 
 @app.command()
@@ -490,20 +492,37 @@ def quiz(
         str | None, typer.Option(help="Only questions of this module (e.g. core-loop, community).")
     ] = None,
     n: Annotated[
-        int, typer.Option("-n", "--number", min=1, max=500, help="At most this many questions.")
-    ] = 10,
+        int | None,
+        typer.Option("-n", "--number", min=1, max=500, help="At most this many questions (10; practice: 1)."),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Same seed, same questions and option order.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the questions as JSON.")] = False,
     kind: Annotated[
         QuizTypeOpt,
-        typer.Option("--type", help="recall: what the documents state; scenario: a situation to diagnose."),
+        typer.Option(
+            "--type",
+            help="recall: what the documents state; scenario: a situation to diagnose; practice: a case "
+            "with its name hidden, answered in your own words.",
+        ),
     ] = QuizTypeOpt.recall,
+    answer: Annotated[
+        str | None,
+        typer.Option(
+            help="Answer without a prompt and record it: practice, your text (which model and why); "
+            "recall/scenario, one letter per question (A,C,B).",
+        ),
+    ] = None,
+    case: Annotated[str | None, typer.Option(help="practice: this case (e.g. case-keep).")] = None,
 ) -> None:
     """Print a quiz generated from the knowledge base (deterministic, no LLM), answers at the end."""
+    if kind == QuizTypeOpt.practice:
+        return progress_cli.run_practice(lang.value, n or 1, seed, as_json, answer, case)
     try:
-        questions = _service().quiz(lang.value, module=module, n=n, seed=seed, kind=kind.value)
+        questions = _service().quiz(lang.value, module=module, n=n or 10, seed=seed, kind=kind.value)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
+    if answer is not None:
+        return progress_cli.run_quiz_answers(questions, kind.value, answer, as_json)
     if as_json:
         _print_json([q.model_dump(exclude={"citation": {"text"}}) for q in questions])
         return
@@ -526,6 +545,9 @@ def quiz(
             markup=False,
             highlight=False,
         )
+
+
+progress_cli.register(app)
 
 
 @app.command()

@@ -30,13 +30,19 @@ from assistant.fit import (
     llm_profile_spans,
 )
 from assistant.logs import configure_logging
-from assistant.onboarding import Lang, LearningModule, QuizQuestion, build_quiz, learning_path
+from assistant.onboarding import MODULE_KEYS, Lang, LearningModule, QuizQuestion, build_quiz, learning_path
+from assistant.onboarding.practice import PracticeCase, PracticeCases, PracticeFeedback
+from assistant.onboarding.quiz import grade, question_bank
 from assistant.onboarding.scenario import scenario_questions
+from assistant.onboarding.schema import QuizResult
 from assistant.retrieval import Hit, HybridRetriever, Mode, SearchFilters
+from assistant.security import load_logins
+from assistant.services import learning
 from assistant.services.conversations import Conversations
 from assistant.services.database import LOCAL_USER, Database
 from assistant.services.gaps import Gaps
 from assistant.services.knowledge import ChunkView, watch_folder
+from assistant.services.progress import ProgressStore, ProgressSummary
 from assistant.store.chroma import KnowledgeIndex
 from assistant.store.records import IngestProgress, IngestReport, StoredChunk
 from assistant.uploads import RemoveResult, UploadResult, check_upload, safe_filename, store_upload
@@ -482,6 +488,71 @@ class Yunying:
             bank = [q for q in bank if q.module == module]
         drawn = random.Random(seed).sample(bank, min(n, len(bank)))
         return [q.model_copy(deep=True) for q in drawn]
+
+    # ------------------------------------------------------------ practice cases and progress (issue 18)
+
+    @cached_property
+    def progress_store(self) -> ProgressStore:
+        return ProgressStore(self.database)
+
+    def _practice(self) -> PracticeCases:
+        return self._cached(("practice",), lambda chunks: learning.build_practice(self.index, chunks))
+
+    def practice_round(
+        self, lang: Lang = "zh", n: int = 1, seed: int = 0, user: str = LOCAL_USER
+    ) -> list[PracticeCase]:
+        """Practice cases, names hidden: the user's due (missed) cases first, then a seeded draw."""
+        due = [d.item_id for d in self.progress_store.due(user, kind="practice", lang=lang)]
+        return learning.practice_round(self._practice(), lang, n, seed, due)
+
+    def practice_case(self, case_id: str, lang: Lang = "zh") -> PracticeCase:
+        return self._practice().case(case_id, lang)
+
+    def review_practice(
+        self, case_id: str, answer: str, lang: Lang = "zh", model: str | None = None, user: str = LOCAL_USER
+    ) -> PracticeFeedback:
+        """Feedback on a practice answer (label, cited reasoning, criteria used or missed), recorded."""
+        feedback = self._practice().review(case_id, answer, lang, model)
+        correct = feedback.verdict == "right"
+        self.progress_store.record_result(
+            "practice", case_id, feedback.actual_model, correct, lang, user, feedback.verdict
+        )
+        return feedback
+
+    def answer_quiz(
+        self, question: QuizQuestion, chosen: int, kind: QuizKind = "recall", user: str = LOCAL_USER
+    ) -> QuizResult:
+        """Grade one quiz answer and record it (a miss comes back later)."""
+        result = grade(question, chosen)
+        self.progress_store.record_result(
+            kind, question.id, question.module, result.correct, question.lang, user
+        )
+        return result
+
+    def record_reading(self, module: str, user: str = LOCAL_USER) -> None:
+        """Mark a module of the learning path as read."""
+        if module not in MODULE_KEYS:
+            raise ValueError(f"unknown module '{module}': use one of {', '.join(MODULE_KEYS)}")
+        self.progress_store.record_read(module, user)
+
+    def progress(self, lang: Lang = "zh", user: str = LOCAL_USER) -> learning.LearnerProgress:
+        """The user's progress, with the path's readings for their weak topics."""
+        return learning.learner_progress(self.progress_store.summary(user), self.learning_path(lang))
+
+    def due_questions(self, lang: Lang = "zh", user: str = LOCAL_USER) -> list[QuizQuestion]:
+        """The user's missed recall and scenario questions that are due again."""
+        banks = {
+            "recall": self._cached(("bank", lang), lambda chunks: question_bank(chunks, lang)),
+            "scenario": self._scenario_quiz(lang, None, 10_000, 0),
+        }
+        return learning.due_questions(self.progress_store.due(user, lang=lang), banks)
+
+    def team_progress(self, users: Sequence[str] | None = None) -> list[ProgressSummary]:
+        """The manager view: each user's summary (default: every configured login); logins must be on."""
+        logins = load_logins(self.settings)
+        if not logins:
+            raise ValueError("the team view needs logins: set YUNYING_AUTH or YUNYING_AUTH_FILE")
+        return self.progress_store.team(list(users) if users is not None else [name for name, _ in logins])
 
     def warm_up(self) -> None:
         """Load the model, jieba and BM25 now, so the first user query is not the slow one."""

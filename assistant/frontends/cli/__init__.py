@@ -1,1 +1,1 @@
-"""The command-line front end's command groups (each module's `register(app)` adds its commands)."""
+"""The command-line front end's command groups: each module's `register(app)` adds its commands."""
