@@ -1,7 +1,11 @@
 """Model-fit accuracy alone, through the same scoring `yunying eval` uses (evaluation.fit_accuracy), without
-the retrieval and answer runs: `python -m evals.fit_dev [dev|test] [--llm none|local]`.
+the retrieval and answer runs:
 
-The test split is for the final measurement only: never tune on it."""
+    python -m evals.fit_dev [dev|test] [--llm none|local] [--ids ID,ID...] [--limit N]
+
+`--ids` / `--limit` measure a subset (a local model takes about a minute per description on a small
+machine); the printed `n` says how many were measured. The test split is for the final measurement only:
+never tune on it."""
 
 from __future__ import annotations
 
@@ -12,11 +16,23 @@ from assistant.evaluation import fit_accuracy, load_fit_cases
 from assistant.service import Yunying
 
 
+def _option(argv: list[str], name: str) -> str | None:
+    return argv[argv.index(name) + 1] if name in argv and argv.index(name) + 1 < len(argv) else None
+
+
 def main(argv: list[str]) -> None:
     split = next((a for a in argv if a in ("dev", "test")), "dev")
-    backend = argv[argv.index("--llm") + 1] if "--llm" in argv else "none"
+    backend = _option(argv, "--llm") or "none"
+    cases = load_fit_cases(split=split)
+    ids = _option(argv, "--ids")
+    if ids:
+        wanted = set(ids.split(","))
+        cases = [c for c in cases if c.id in wanted]
+    limit = _option(argv, "--limit")
+    if limit:
+        cases = cases[: int(limit)]
     service = Yunying()
-    result = fit_accuracy(lambda text: service.fit(text, backend), load_fit_cases(split=split))  # type: ignore[arg-type]
+    result = fit_accuracy(lambda text: service.fit(text, backend), cases)  # type: ignore[arg-type]
     rows = [{k: v for k, v in miss.items()} for miss in result["misses"]]
     print(
         json.dumps(

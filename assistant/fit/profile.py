@@ -18,6 +18,7 @@ import numpy as np
 
 from assistant.core.text import detect_lang
 from assistant.corpus import MODEL_KEYS, split_sentences
+from assistant.fit.negation import negation_table, scope_negations, without_cues
 from assistant.fit.schema import (
     READING_FIELDS,
     BusinessProfile,
@@ -97,10 +98,16 @@ def check_meaningful(text: str) -> None:
 
 
 def _field_values(
-    field: str, sims: np.ndarray, units: list[Unit], protos: Prototypes, lang: Lang
+    field: str,
+    sims: np.ndarray,
+    units: list[Unit],
+    protos: Prototypes,
+    lang: Lang,
+    excluded: set[str] | frozenset[str] = frozenset(),
 ) -> list[FieldValue]:
-    """The values of one field the units state, strongest first ([] when the field is not stated)."""
-    table = profile_table()[field]
+    """The values of one field the units state, strongest first ([] when the field is not stated);
+    `excluded` are values the description rules out."""
+    table = {v: e for v, e in profile_table()[field].items() if v not in excluded}
     allowed = [i for i, u in enumerate(units) if u.field == field] or [
         i for i, u in enumerate(units) if u.field is None
     ]
@@ -145,6 +152,73 @@ def _field_values(
     return [v.model_copy(update={"weight": round(v.weight / total, 3)}) for v in out]
 
 
+def _stands_out(row: np.ndarray, protos: Prototypes, field: str, lang: Lang) -> tuple[str, float] | None:
+    """The field's value one embedded text states, if its reading stands out as a stated value must
+    (absence values such as "no revenue yet" are left out: see _is_absence)."""
+    table = profile_table()[field]
+    best = sorted(
+        ((float(row[protos.columns[(field, v)]].max()), v) for v in table if not table[v].get("absence")),
+        reverse=True,
+    )
+    others = float(np.mean([b[0] for b in best[1:]])) if len(best) > 1 else 0.0
+    if best[0][0] - others < reading_settings()["stated_margin"][lang]:
+        return None
+    return best[0][1], best[0][0]
+
+
+def _runner_up_gap(row: np.ndarray, protos: Prototypes, field: str) -> float:
+    table = profile_table()[field]
+    ranked = sorted(
+        (float(row[protos.columns[(field, v)]].max()) for v in table if not table[v].get("absence")),
+        reverse=True,
+    )
+    return ranked[0] - ranked[1] if len(ranked) > 1 else 1.0
+
+
+def _ruled_out(
+    negated: list[str], neg_sims: np.ndarray, pos_sims: np.ndarray, protos: Prototypes, lang: Lang
+) -> list[FieldValue]:
+    """The values the negated parts deny: per part and field, the value its reading stands out on, unless
+    an affirmative clause reads as that value at least as closely (then the denial is about something
+    else: "公司不生产商品，只从工厂采购后卖给消费者" still sells goods)."""
+    tolerance = negation_table()["rule_out_tolerance"]
+    out: dict[tuple[str, str], FieldValue] = {}
+    for i, part in enumerate(negated):
+        for field in READING_FIELDS:
+            if field == "stage":
+                continue
+            found = _stands_out(neg_sims[i], protos, field, lang)
+            if not found:
+                continue
+            value, similarity = found
+            if _runner_up_gap(neg_sims[i], protos, field) < negation_table()["denial_gap"]:
+                continue  # the denial is about two values at once ("community or videos"): neither
+            columns = protos.columns[(field, value)]
+            affirmed = float(pos_sims[:, columns].max()) if len(pos_sims) else -1.0
+            if affirmed > similarity + tolerance or (field, value) in out:
+                continue
+            entry = profile_table()[field][value]
+            out[(field, value)] = FieldValue(
+                field=field,
+                value=value,
+                label=entry[lang],
+                weight=1.0,
+                similarity=round(similarity, 4),
+                evidence=part,
+            )
+    return list(out.values())
+
+
+def _is_absence(row: np.ndarray, protos: Prototypes) -> bool:
+    """A negated part that states an absence value ("目前没有收入"): a statement, not a denial."""
+    gap = negation_table()["absence_gap"]
+    for field, values in profile_table().items():
+        ranked = sorted(((float(row[protos.columns[(field, v)]].max()), v) for v in values), reverse=True)
+        if len(ranked) > 1 and values[ranked[0][1]].get("absence") and ranked[0][0] - ranked[1][0] >= gap:
+            return True
+    return False
+
+
 def read_profile(
     description: str,
     embed: Embed,
@@ -152,30 +226,53 @@ def read_profile(
     factors: SelectionFactors | None = None,
     spans: dict[str, str] | None = None,
 ) -> BusinessProfile:
-    """The profile of a description (and of the form's factors, which state their fields outright)."""
+    """The profile of a description (and of the form's factors, which state their fields outright).
+    What the description denies (fit/negation.py) is read apart and rules values out."""
     given = factors.given() if factors else {}
     text = " ".join((description or "").split())
     check_meaningful(text or " ".join(given.values()))
     lang: Lang = "zh" if detect_lang(text or " ".join(given.values())) == "zh" else "en"
-    units = [Unit(c) for c in clauses(text)]
+    scoped = scope_negations(text, lang)
+    units = [Unit(c) for c in clauses(scoped.text)]
     for key, value in given.items():
         units += [Unit(value, FACTOR_FIELDS[key], "field")]
     stated = {FACTOR_FIELDS[k] for k in given}
     for field, span in (spans or {}).items():
         if field not in stated:
             units += [Unit(c, field, "llm") for c in clauses(span)]
-    vectors = np.asarray(embed([u.text for u in units]), dtype=np.float32)
-    sims = vectors @ protos.vectors.T
+    denials = [without_cues(part, lang) or part for part in scoped.negated]
+    vectors = np.asarray(embed([u.text for u in units] + scoped.negated + denials), dtype=np.float32)
+    all_sims = vectors @ protos.vectors.T
+    n, k = len(units), len(scoped.negated)
+    said = all_sims[: n + k]  # the description as written (the denials read without cues are not)
     core = [j for j, (f, _) in enumerate(protos.keys) if f in ("sells", "earns")]
     noise = [j for j, (f, _) in enumerate(protos.keys) if f == "not_a_business"]
-    business = float(sims[:, core].max())
-    if business < reading_settings()["business_floor"] or float(sims[:, noise].max()) >= business:
+    business = float(said[:, core].max())
+    if business < reading_settings()["business_floor"] or float(said[:, noise].max()) >= business:
         raise FitInputError(
             "this does not read as a business: say what it sells or offers, to whom, and how it earns"
         )
-    profile = BusinessProfile(description=text or "；".join(given.values()), lang=lang)
+    sims, neg_sims, denial_sims = all_sims[:n], all_sims[n : n + k], all_sims[n + k :]
+    negated: list[str] = []
+    denied: list[int] = []
+    for i, part in enumerate(scoped.negated):
+        if _is_absence(neg_sims[i], protos):  # "目前没有收入" states the field: read it as said
+            units.append(Unit(part))
+            sims = np.vstack([sims, neg_sims[i]])
+        else:
+            negated.append(part)
+            denied.append(i)
+    ruled = _ruled_out(negated, denial_sims[denied], sims, protos, lang)
+    profile = BusinessProfile(
+        description=text or "；".join(given.values()),
+        lang=lang,
+        ruled_out=ruled,
+        negated=negated,
+        affirmative_text=scoped.text if negated else "",
+    )
     for field in READING_FIELDS:
-        values = _field_values(field, sims, units, protos, lang)
+        excluded = {v.value for v in ruled if v.field == field}
+        values = _field_values(field, sims, units, protos, lang, excluded)
         if not values:
             continue
         profile.readings[field] = values

@@ -14,6 +14,7 @@ from assistant.fit.knowledge import FitKnowledge
 from assistant.fit.profile import Embed, affinity
 from assistant.fit.schema import BusinessProfile, ModelScore, ScoreComponent, SupportingModel
 from assistant.fit.scoring import Scored, effective_weights, scoring_config
+from assistant.resources import load_yaml
 
 
 def _join(items: list[str], lang: str) -> str:
@@ -56,6 +57,16 @@ def describe_scores(
             else texts["analogy_none"].format(value=f"{s.analogy:.2f}")
         )
         end = "。" if lang == "zh" else "."
+        parts = [rule, criteria, analogy]
+        if s.disclaimed:
+            share = load_yaml("fit/negation.yaml")["disclaimed_share"]
+            parts.append(
+                texts["denied"].format(
+                    labels=_join(list(dict.fromkeys(v.label for v in s.disclaimed)), lang),
+                    evidence=m.user_fact(s.disclaimed[0].evidence, lang),
+                    share=f"{share:.0%}",
+                )
+            )
         components = [
             ScoreComponent(
                 name="rule", value=round(s.rule, 3), weight=round(weights["rule"], 3), evidence=items
@@ -80,7 +91,7 @@ def describe_scores(
             ModelScore(
                 model=s.model,
                 score=max(0, min(100, round(100 * s.total))),
-                rationale=("；" if lang == "zh" else "; ").join([rule, criteria, analogy]) + end,
+                rationale=("；" if lang == "zh" else "; ").join(parts) + end,
                 citations=cited,
                 components=components,
                 signal_score=round(s.rule, 3),

@@ -83,7 +83,9 @@ class FitAnalyzer:
         started = time.perf_counter()
         r = self.resources
         profile = read_profile(description, r.embed, r.prototypes, factors, spans)
-        units = [profile.description, *clauses(profile.description)]
+        # criteria and cases read what the business does, not what the description says it does not do
+        affirmative = profile.affirmative_text or profile.description
+        units = [affirmative, *clauses(affirmative)]
         vectors = np.asarray(r.embed(units), dtype=np.float32)
         config = scoring_config()
         criteria = r.criteria.match(profile.lang, units, vectors, config["criteria"]["top_k"])
@@ -197,6 +199,11 @@ def _questions(profile: BusinessProfile, ranking: list[Any], confidence: Confide
 def _assumptions(profile: BusinessProfile) -> list[str]:
     lang = profile.lang
     out = []
+    for part in profile.negated:  # what the description denies, and what the reading left out for it
+        labels = [v.label for v in profile.ruled_out if v.evidence == part]
+        if labels:
+            joined = ("、" if lang == "zh" else ", ").join(dict.fromkeys(labels))
+            out.append(m.say("ruled_out", lang, fact=m.user_fact(part, lang), labels=joined))
     for f in ("earns", "sells"):
         top = profile.top(f)
         if top:

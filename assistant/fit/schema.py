@@ -60,6 +60,17 @@ class BusinessProfile(BaseModel):
         default_factory=dict, description="Per model: the profile values that point at it."
     )
     gaps: list[str] = Field(default_factory=list, description="Profile fields the description is silent on.")
+    ruled_out: list[FieldValue] = Field(
+        default_factory=list,
+        description="Values the description says the business does not have (自己不卖货, we take no "
+        "commission): evidence is the negated part, the user's words.",
+    )
+    negated: list[str] = Field(
+        default_factory=list, description="The description's negated parts (fit/negation.py)."
+    )
+    affirmative_text: str = Field(
+        default="", description="The description without its negated parts: what criteria and cases read."
+    )
     sources: dict[str, Literal["text", "field", "llm"]] = Field(
         default_factory=dict,
         description="Where each filled field came from: the description, a form field, or the LLM's "

@@ -31,6 +31,7 @@ class Scored:
     rule_evidence: list[tuple[FieldValue, float]] = field(default_factory=list)
     criteria_evidence: list[CriterionMatch] = field(default_factory=list)
     analogy_evidence: list[Analogy] = field(default_factory=list)
+    disclaimed: list[FieldValue] = field(default_factory=list)  # the user's denial of its value carrier
 
 
 def rule_scores(
@@ -57,6 +58,27 @@ def rule_scores(
     return scores, evidence
 
 
+def disclaimed_models(profile: BusinessProfile) -> dict[str, list[FieldValue]]:
+    """Models whose own value of what is sold or how it earns the description rules out ("我们自己不做
+    内容") and which no other reading of that field supports: the user has said where value is not."""
+    table = load_yaml("fit/negation.yaml")
+    own = table["own_affinity"]
+    out: dict[str, list[FieldValue]] = {}
+    for denied in profile.ruled_out:
+        if denied.field not in ("sells", "earns"):
+            continue
+        for model, strength in affinity(denied.field, denied.value).items():
+            if strength < own:
+                continue
+            supported = any(
+                affinity(denied.field, v.value).get(model, 0.0) >= own
+                for v in profile.readings.get(denied.field, [])
+            )
+            if not supported:
+                out.setdefault(model, []).append(denied)
+    return out
+
+
 def _spread(values: dict[str, float]) -> dict[str, float]:
     """Min-max over the five models (the top model 1, the last 0); all equal gives all 0.5."""
     lo, hi = min(values.values()), max(values.values())
@@ -79,6 +101,11 @@ def combine(
     rule = {m: v / top_rule for m, v in rule.items()} if top_rule > 0 else rule
     crit = _spread({m: criteria[m][0] for m in MODEL_KEYS})
     vote = votes(analogies, config["analogy"]["votes"])
+    disclaimed = disclaimed_models(profile)
+    share = load_yaml("fit/negation.yaml")["disclaimed_share"]
+    for m in disclaimed:  # the cases and criteria may still sound like it; the user said otherwise
+        crit[m] *= share
+        vote[m] *= share
     norm = sum(weights.values()) or 1.0
     out = []
     for m in MODEL_KEYS:
@@ -86,7 +113,19 @@ def combine(
             weights["rule"] * rule[m] + weights["criteria"] * crit[m] + weights["analogy"] * vote[m]
         ) / norm
         backing = [a for a in analogies if m in a.case.models]
-        out.append(Scored(m, total, rule[m], crit[m], vote[m], rule_evidence[m], criteria[m][1], backing))
+        out.append(
+            Scored(
+                m,
+                total,
+                rule[m],
+                crit[m],
+                vote[m],
+                rule_evidence[m],
+                criteria[m][1],
+                backing,
+                disclaimed.get(m, []),
+            )
+        )
     out.sort(key=lambda s: (-s.total, MODEL_KEYS.index(s.model)))
     return out
 
