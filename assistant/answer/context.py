@@ -43,7 +43,10 @@ def focus_hits(hits: Sequence[Hit], companies: Sequence[str], max_sources: int) 
         leaders = list({(h.company or "").lower(): h for h in reversed(hits) if h.company}.values())
         leaders.sort(key=hits.index)
         hits = leaders + [h for h in hits if h not in leaders]
-    return list({hit.chunk_id: hit for hit in reversed(hits)}.values())[::-1][:max_sources]
+    unique: dict[str, Hit] = {}
+    for hit in hits:
+        unique.setdefault(hit.chunk_id, hit)  # the first (best-ranked) time a chunk comes up
+    return list(unique.values())[:max_sources]
 
 
 @dataclass
