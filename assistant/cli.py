@@ -281,24 +281,9 @@ def ask(
         return
     from rich.console import Console
 
-    from assistant.answer import Answer
+    from assistant.frontends.cli.answer_view import show_answer
 
-    console = Console()
-    final = None
-    for event in service.stream_answer(question, backend=backend, conversation_id=saved):
-        if isinstance(event, Answer):
-            final = event
-        else:
-            console.print(event, end="", markup=False, highlight=False)
-    console.print()
-    if final is not None and final.citations:
-        console.print("\n[bold]Sources[/]")
-        for c in final.citations:
-            console.print(
-                f"[{c.n}] {c.title}" + (f" › {c.heading}" if c.heading else "") + f"  ({c.doc_id})",
-                markup=False,
-                highlight=False,
-            )
+    show_answer(service.stream_answer(question, backend=backend, conversation_id=saved), Console())
 
 
 @app.command("eval")

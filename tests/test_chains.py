@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -62,7 +63,7 @@ def test_invalid_citations_are_removed_or_repaired(service):
     answer = chain.invoke("什么是私域流量？")
     assert not answer.refused and llm.prompts
     provided = {c.n for c in answer.citations}
-    cited = {int(n) for n in __import__("re").findall(r"\[(\d+)\]", answer.answer)}
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
     assert "[9]" not in answer.answer
     assert cited and cited <= provided
     assert {c.n for c in answer.citations} == cited
@@ -385,3 +386,34 @@ def test_cli_bad_jsonl_line(knowledge_store):
         stdin='[{"role": "assistant", "content": "x"}]\n',
     )
     assert result.returncode == 1 and "last turn" in result.stderr
+
+
+def _shown(service, *, terminal: bool) -> str:
+    """What `yunying ask` prints for a draft with one sentence the sources do not support."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from assistant.frontends.cli.answer_view import show_answer
+
+    chain, _ = chain_with(
+        service,
+        ["私域是企业可以自主、反复、低成本触达的用户池[1]。该公司总部位于火星并雇佣三千名宇航员[1]。"],
+    )
+    out = StringIO()
+    show_answer(chain.stream("什么是私域流量？"), Console(file=out, force_terminal=terminal, width=200))
+    return out.getvalue()
+
+
+def test_the_terminal_sees_the_draft_stream_and_then_the_checked_answer_under_a_rule(service):
+    shown = _shown(service, terminal=True)
+    draft, _, checked = shown.partition("核对来源后的回答")
+    assert "宇航员" in draft and checked, shown  # the draft streamed, then the rule
+    assert "用户池[1]" in checked and "宇航员" not in checked
+    assert "已略去" in checked or "略去" in checked, "the checked answer says what was removed"
+
+
+def test_piped_output_gets_only_the_checked_answer(service):
+    shown = _shown(service, terminal=False)
+    assert "宇航员" not in shown and "核对来源后的回答" not in shown
+    assert "用户池[1]" in shown and re.search(r"^\[1\] \S", shown, re.M)  # the numbered source list
