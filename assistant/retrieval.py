@@ -208,7 +208,7 @@ class HybridRetriever:
         self.index = index
         self.settings = settings or index.settings
         self._bm25: BM25Index | None = None
-        self._bm25_version = -1
+        self._bm25_version: str | None = None
         self._by_id: dict[str, int] = {}
         self._companies = CompanyNames([])
         self._lock = threading.Lock()

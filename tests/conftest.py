@@ -52,6 +52,26 @@ def make_settings(tmp_path: Path, models_dir: Path):
     return make
 
 
+@pytest.fixture(scope="session")
+def module_settings(tmp_path_factory, models_dir: Path):
+    """Settings over a fresh temporary data dir named after `name`, for module-scoped stores
+    (local Chroma, the `none` backend unless overridden)."""
+
+    def make(name: str, **overrides) -> Settings:
+        root = tmp_path_factory.mktemp(name)
+        values = {
+            "data_dir": root / "data",
+            "knowledge_dir": root / "knowledge",
+            "models_dir_override": models_dir,
+            "chroma_url": "",
+            "llm": "none",
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)
+
+    return make
+
+
 def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(

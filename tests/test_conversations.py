@@ -26,16 +26,8 @@ MARKER = re.compile(r"\[(\d{1,3})\]")
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory, embedder, models_dir) -> Settings:
-    root = tmp_path_factory.mktemp("conversations")
-    values = Settings(
-        _env_file=None,
-        data_dir=root / "data",
-        knowledge_dir=root / "knowledge",
-        models_dir_override=models_dir,
-        chroma_url="",
-        llm="none",
-    )
+def settings(module_settings, embedder) -> Settings:
+    values = module_settings("conversations")
     service = Yunying(values, embedder=embedder)
     report = service.ingest([KNOWLEDGE / "framework" / "trends.md", KNOWLEDGE / "framework" / "core-loop.md"])
     assert report.failed == [] and len(report.added) == 2

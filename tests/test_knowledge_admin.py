@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from assistant.answer import Answer
-from assistant.config import Settings
 from assistant.service import Yunying
 from assistant.store.records import IngestReport
 from tests.conftest import KNOWLEDGE, REPO, cli_env, run_cli
@@ -44,17 +43,10 @@ def wait_for(condition: Callable[[], bool], seconds: float = 120) -> bool:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory, embedder, models_dir) -> tuple[Yunying, dict[str, str], Path]:
+def store(module_settings, embedder) -> tuple[Yunying, dict[str, str], Path]:
     """The overview framework document and two user notes (uploads), one for each deletion test."""
-    root = tmp_path_factory.mktemp("knowledge-admin")
-    settings = Settings(
-        _env_file=None,
-        data_dir=root / "data",
-        knowledge_dir=root / "knowledge",
-        models_dir_override=models_dir,
-        chroma_url="",
-        llm="none",
-    )
+    settings = module_settings("knowledge-admin")
+    root = settings.data_dir.parent
     service = Yunying(settings, embedder=embedder)
     assert service.ingest([KNOWLEDGE / "framework" / "overview.md"]).failed == []
     ids: dict[str, str] = {}
@@ -119,6 +111,31 @@ def test_the_docs_commands_and_a_fresh_process_no_longer_answering(store):
     assert doc_id not in cited_docs(json.loads(asked.stdout))
     listed = run_cli("docs", "list", "--kind", "user", "--json", data_dir=data_dir)
     assert doc_id not in {d["doc_id"] for d in json.loads(listed.stdout)}
+
+
+def test_a_running_service_notices_a_delete_made_by_another_service_on_the_same_data_dir(
+    make_settings, embedder, tmp_path
+):
+    """Two service objects on one data dir stand for `yunying serve` and `yunying docs delete`: the
+    server built its BM25 before the delete and must not keep finding (or citing) the gone document."""
+    settings = make_settings(llm="none")
+    server = Yunying(settings, embedder=embedder)
+    term = "Plombit 留存复盘"
+    path = tmp_path / "plombit.md"
+    path.write_text(note(term), encoding="utf-8")
+    (added,) = server.add_user_files([path])
+    assert added.ok
+    question = f"什么是{term}？"
+    assert server.search(term, k=3, mode="bm25")[0].doc_id == added.doc_id  # BM25 built, with the doc
+    assert added.doc_id in cited_docs(server.ask(question))
+
+    other = Yunying(settings, embedder=embedder)
+    assert other.remove_user_document(added.doc_id).chunks_removed > 0
+
+    for mode in ("bm25", "hybrid"):
+        assert all(h.doc_id != added.doc_id for h in server.search(term, k=10, mode=mode)), mode
+    after = server.ask(question)
+    assert added.doc_id not in cited_docs(after) and term not in after.answer
 
 
 def test_reindexing_one_document(store):

@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 from assistant.config import Settings, apply_offline_env
 from assistant.store.embedder import E5_MODEL_NAME, E5Embedder, build_e5_folder, passage_cache_path
+from assistant.store.generation import StoreGeneration
 from assistant.store.ingest import PendingDocument, chunk_metadata, plan_ingest
 from assistant.store.records import (
     DenseMatch,
@@ -103,7 +104,18 @@ class KnowledgeIndex:
         self.collection_name = f"{settings.collection_prefix}-{E5_MODEL_NAME}"
         self._chroma = self._connect()
         self._collection = self._open_collection()
-        self.version = 0  # bumped on every write, so retrievers know to rebuild BM25
+        self._writes = 0
+        self.generation = StoreGeneration(settings.data_dir / f"{self.collection_name}.generation")
+
+    @property
+    def version(self) -> str:
+        """Moves on every write, in this process or another on the same data dir, so retrievers and
+        onboarding know to rebuild what they derived from the store (read per request; one small file)."""
+        return f"{self._writes}:{self.generation.current()}"
+
+    def _wrote(self) -> None:
+        self._writes += 1
+        self.generation.bump()
 
     def _connect(self) -> Any:
         import chromadb
@@ -271,7 +283,7 @@ class KnowledgeIndex:
         chunk_ids = list(chunk_ids)
         for start in range(0, len(chunk_ids), 1000):
             self._collection.delete(ids=chunk_ids[start : start + 1000])
-        self.version += 1
+        self._wrote()
 
     def add_embedded(self, rows: Sequence[EmbeddedChunk]) -> None:
         """Write chunks whose vectors are already computed (nothing is embedded)."""
@@ -281,7 +293,7 @@ class KnowledgeIndex:
             documents=[r.text for r in rows],
             metadatas=[r.metadata for r in rows],
         )
-        self.version += 1
+        self._wrote()
 
     def _add(self, todo: list[PendingDocument], signature: str, progress: IngestProgress | None) -> None:
         """Embed and add chunks in groups that cross document borders (sentence-transformers sorts each
@@ -298,7 +310,7 @@ class KnowledgeIndex:
                 documents=[chunk.text for _, chunk, _ in part],
                 metadatas=[chunk_metadata(chunk, doc, signature, n) for doc, chunk, n in part],
             )
-            self.version += 1
+            self._wrote()
             if progress is not None:
                 progress(start + len(part), len(items))
 
@@ -366,11 +378,11 @@ class KnowledgeIndex:
             offset += page
             if len(ids) < page:
                 break
-        self.version += 1
+        self._wrote()
         return copied
 
     def reset(self) -> None:
         """Drop the collection (used to recover from a corrupt store or a model change)."""
         self._chroma.delete_collection(self.collection_name)
         self._collection = self._open_collection()
-        self.version += 1
+        self._wrote()
