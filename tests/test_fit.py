@@ -226,3 +226,11 @@ def test_llm_summary_is_kept_only_when_the_grounding_check_passes(service):
     assert summary and f"[{first.n}]" in summary
     bad = FakeListChatModel(responses=["Totally unrelated text about the weather on Mars [7].", "x"])
     assert llm_summary(bad, analysis, service.grounding_checker) == ""
+
+
+def test_fit_on_a_store_without_the_framework_says_to_ingest(make_settings):
+    """Without the essay's criteria and the cases the ranking would rest on the profile alone (criteria
+    flat, no analogies) and still look complete: it must say so instead."""
+    empty = Yunying(make_settings(llm="none"))
+    with pytest.raises(ValueError, match="no framework documents.*yunying ingest"):
+        empty.fit(HR_SAAS)

@@ -92,6 +92,11 @@ class CaseDoc:
         return [c for c in self.chunks if c.under(headings)]
 
 
+class FitKnowledgeMissing(ValueError):
+    """The store holds no framework documents: without the essay's criteria and the cases, a ranking
+    would rest on the profile alone and look complete while it is not."""
+
+
 class FitKnowledge:
     """Framework and case chunks of one store, read once (a few seconds) and kept by the analyzer."""
 
@@ -101,6 +106,10 @@ class FitKnowledge:
             KChunk(c.chunk_id, c.text, c.metadata, np.asarray(c.vector, dtype=np.float32))
             for c in index.chunks_with_vectors(kinds=["framework", "case"])
         ]
+        if not any(c.meta.get("kind") == "framework" for c in self.chunks):
+            raise FitKnowledgeMissing(
+                "the knowledge base has no framework documents to rank by; run `yunying ingest` first"
+            )
         self.chunks.sort(key=lambda c: (c.doc_id, int(c.meta.get("position", 0))))
         self.by_doc: dict[str, list[KChunk]] = {}
         for chunk in self.chunks:
