@@ -322,17 +322,23 @@ def eval_sources(settings: Settings) -> list[Path]:
 
 
 def prepare_eval_service(
-    settings: Settings, main: Any | None = None, progress: IngestProgress | None = None
+    settings: Settings,
+    main: Any | None = None,
+    progress: IngestProgress | None = None,
+    *,
+    service_class: Callable[..., Any] | None = None,
 ) -> Any:
     """The service over the eval store, brought up to date with the knowledge folder and the eval fixtures.
     An empty eval store is first seeded with the main store's vectors (no re-embedding); users' uploads
-    are never part of it. `main`, the app's service, lends its loaded embedding model."""
-    from assistant.service import Yunying
-
+    are never part of it. `main`, the app's service, lends its loaded embedding model. The service class
+    is the caller's (`main`'s own class by default), so evaluation never imports the services."""
+    if main is None and service_class is None:
+        raise TypeError("prepare_eval_service needs the app's service or a service_class")
+    make_service = service_class or type(main)
     embedder = main.index.embedder if main is not None else None
-    service = Yunying(eval_settings(settings), embedder=embedder)
+    service = make_service(eval_settings(settings), embedder=embedder)
     if not settings.chroma_url:
-        source = main.index if main is not None else Yunying(settings, embedder=embedder).index
+        source = main.index if main is not None else make_service(settings, embedder=embedder).index
         if service.index.seed_from(source):
             for doc_id, info in catalog_kinds(service.index).items():
                 if info == "user":
