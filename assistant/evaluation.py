@@ -34,6 +34,8 @@ from assistant.store.records import IngestProgress
 ItemType = Literal["in_scope", "follow_up", "out_of_scope", "injection", "figure_trap"]
 Split = Literal["dev", "test", "all"]
 REPO_EVALS = Path(__file__).resolve().parent.parent / "evals"
+# package data, so `yunying eval` works from an installed wheel (dev and test splits, README)
+GOLDEN_DIR = Path(__file__).resolve().parent / "resources" / "golden"
 K_DOCS = 5
 
 
@@ -128,11 +130,11 @@ def _load_split(golden_dir: Path, name: str, split: Split, model: type[BaseModel
     return items
 
 
-def load_items(golden_dir: Path = REPO_EVALS / "golden", split: Split = "dev") -> list[EvalItem]:
+def load_items(golden_dir: Path = GOLDEN_DIR, split: Split = "dev") -> list[EvalItem]:
     return _load_split(golden_dir, "items.yaml", split, EvalItem)
 
 
-def load_fit_cases(golden_dir: Path = REPO_EVALS / "golden", split: Split = "dev") -> list[FitCase]:
+def load_fit_cases(golden_dir: Path = GOLDEN_DIR, split: Split = "dev") -> list[FitCase]:
     return _load_split(golden_dir, "fit.yaml", split, FitCase)
 
 
