@@ -13,9 +13,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "assistant"
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 80
 NOT_YET_CHECKED = ("ui.py", "frontends/web/")
-# issue 16 splits these (cli by command group, evaluation into tools/, doctor's check)
+# issue 16 splits these (cli by command group, evaluation into tools/)
 LONG_MODULES = {"cli.py", "corpus.py", "evaluation.py"}
-LONG_FUNCTIONS = {("cli.py", "evaluate"), ("doctor.py", "check")}
+LONG_FUNCTIONS = {("cli.py", "evaluate")}
 
 
 def _sources() -> dict[str, str]:
@@ -58,4 +58,4 @@ def test_the_size_scan_sees_real_code():
     # a scan that read nothing would pass vacuously: the service and its methods are there
     sources = _sources()
     assert "services/yunying.py" in sources and "ui.py" not in sources
-    assert ("doctor.py", "check") in long_functions()
+    assert ("cli.py", "evaluate") in long_functions()
