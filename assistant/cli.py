@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from assistant.config import Settings, apply_offline_env
+from assistant.config import Settings
 from assistant.frontends.cli import docs as docs_commands
 from assistant.frontends.cli import gaps as gaps_commands
 from assistant.frontends.cli import history as history_commands
@@ -308,6 +308,7 @@ def evaluate(
 ) -> None:
     """Measure retrieval (ours vs BM25-only, dense-only, plain LangChain) and, with --llm, answers."""
     from assistant import evaluation as ev
+    from assistant.service import Yunying
 
     if split not in ("dev", "test", "all"):
         raise UserError(f"--split must be dev, test or all, not {split!r}")
@@ -316,7 +317,7 @@ def evaluate(
     items = items[:limit] if limit else items
     try:
         with _embedding_progress(not as_json and sys.stderr.isatty()) as progress:
-            service = ev.prepare_eval_service(settings, progress=progress)
+            service = ev.prepare_eval_service(settings, progress=progress, service_class=Yunying)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     sources = ev.eval_sources(settings)
@@ -702,8 +703,8 @@ def _llm_error(exc: Exception) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: every error becomes one clear line on stderr and a non-zero exit, no traceback."""
-    apply_offline_env()
+    """Entry point: every error becomes one clear line on stderr and a non-zero exit, no traceback. The
+    offline environment is applied by the service every command builds (services.yunying)."""
     try:
         result = app(args=argv, prog_name="yunying", standalone_mode=False)
     except typer.Exit as exc:

@@ -136,14 +136,45 @@ def _chunk_findings(rows: list[tuple[str, dict[str, Any]]], signature: str) -> t
 
 def check(index: KnowledgeIndex, knowledge_dir: Path | None = None) -> DoctorReport:
     """Run every check on the store (read only)."""
-    from assistant.retrieval import HybridRetriever
-
     settings = index.settings
     signature = store_signature(settings)
     rows = [(row.chunk_id, row.metadata) for row in index.chunk_rows()]
     findings, n_docs = _chunk_findings(rows, signature)
+    bm25_ids = _bm25_findings(index, rows, findings)
+    recorded = _embedding_findings(index, rows, findings)
+    root = (knowledge_dir or settings.knowledge_dir).expanduser().resolve()
+    _file_findings(settings, rows, root, findings)
+    checks = {}
+    for name in CHECKS:
+        severities = {f.severity for f in findings if f.check == name}
+        checks[name] = "error" if "error" in severities else "warning" if severities else "ok"
+    healthy = all(f.severity != "error" for f in findings)
+    return DoctorReport(
+        healthy=healthy,
+        store={
+            "location": settings.chroma_url or str(settings.chroma_dir),
+            "collection": index.collection_name,
+            "embedding_model": recorded,
+            "documents": n_docs,
+            "chunks": len(rows),
+            "bm25_chunks": len(bm25_ids),
+            "knowledge_dir": str(root),
+        },
+        checks=checks,
+        findings=findings,
+        repair=""
+        if healthy
+        else "run `yunying doctor --repair`: it deletes orphaned chunks and the chunks of incomplete "
+        "documents, then ingests the knowledge folder again (only what is missing or changed is embedded)",
+    )
 
-    # BM25: the retriever's index is built from the store, so this checks what a search really uses.
+
+def _bm25_findings(index: KnowledgeIndex, rows: list[tuple[str, dict]], findings: list[Finding]) -> list[str]:
+    """BM25: the retriever's index is built from the store, so this checks what a search really uses.
+    Appends to `findings`; returns the BM25 index's chunk ids."""
+    from assistant.retrieval import HybridRetriever
+
+    settings = index.settings
     bm25 = HybridRetriever(index, settings).bm25_index()
     bm25_ids = [c.chunk_id for c in bm25.chunks]
     chroma_ids = {cid for cid, _ in rows}
@@ -167,8 +198,13 @@ def check(index: KnowledgeIndex, knowledge_dir: Path | None = None) -> DoctorRep
                 chunk_ids=untokenized,
             )
         )
+    return bm25_ids
 
-    # Embedding model: recorded on the collection, and the vectors' dimension matches it.
+
+def _embedding_findings(index: KnowledgeIndex, rows: list[tuple[str, dict]], findings: list[Finding]) -> str:
+    """Embedding model: recorded on the collection, and the vectors' dimension matches it. Appends to
+    `findings`; returns the recorded model name."""
+    settings = index.settings
     recorded = index.embedding_model_recorded()
     if recorded != E5_MODEL_NAME or not index.collection_name.endswith(E5_MODEL_NAME):
         findings.append(
@@ -202,13 +238,15 @@ def check(index: KnowledgeIndex, knowledge_dir: Path | None = None) -> DoctorRep
                 message=f"collections of other embedding models are also stored: {', '.join(others)}",
             )
         )
+    return recorded
 
-    # Files: the knowledge folder against the store, and every stored document's source file.
+
+def _file_findings(settings: Any, rows: list[tuple[str, dict]], root: Path, findings: list[Finding]) -> None:
+    """Files: the knowledge folder against the store, and every stored document's source file."""
     stored: dict[str, dict[str, Any]] = {}
     for _, meta in rows:
         if meta.get("doc_id"):
             stored.setdefault(str(meta["doc_id"]), meta)
-    root = (knowledge_dir or settings.knowledge_dir).expanduser().resolve()
     on_disk: dict[str, tuple[str, str]] = {}  # doc id -> (source, hash)
     if root.is_dir():
         for path in discover([root]):
@@ -264,30 +302,6 @@ def check(index: KnowledgeIndex, knowledge_dir: Path | None = None) -> DoctorRep
                     message=f"{doc_id}: its file {source} is gone (the stored copy stays searchable)",
                 )
             )
-
-    checks = {}
-    for name in CHECKS:
-        severities = {f.severity for f in findings if f.check == name}
-        checks[name] = "error" if "error" in severities else "warning" if severities else "ok"
-    healthy = all(f.severity != "error" for f in findings)
-    return DoctorReport(
-        healthy=healthy,
-        store={
-            "location": settings.chroma_url or str(settings.chroma_dir),
-            "collection": index.collection_name,
-            "embedding_model": recorded,
-            "documents": n_docs,
-            "chunks": len(rows),
-            "bm25_chunks": len(bm25_ids),
-            "knowledge_dir": str(root),
-        },
-        checks=checks,
-        findings=findings,
-        repair=""
-        if healthy
-        else "run `yunying doctor --repair`: it deletes orphaned chunks and the chunks of incomplete "
-        "documents, then ingests the knowledge folder again (only what is missing or changed is embedded)",
-    )
 
 
 def repair(index: KnowledgeIndex, report: DoctorReport, knowledge_dir: Path | None = None) -> DoctorReport:

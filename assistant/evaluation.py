@@ -34,6 +34,8 @@ from assistant.store.records import IngestProgress
 ItemType = Literal["in_scope", "follow_up", "out_of_scope", "injection", "figure_trap"]
 Split = Literal["dev", "test", "all"]
 REPO_EVALS = Path(__file__).resolve().parent.parent / "evals"
+# package data, so `yunying eval` works from an installed wheel (dev and test splits, README)
+GOLDEN_DIR = Path(__file__).resolve().parent / "resources" / "golden"
 K_DOCS = 5
 
 
@@ -128,11 +130,11 @@ def _load_split(golden_dir: Path, name: str, split: Split, model: type[BaseModel
     return items
 
 
-def load_items(golden_dir: Path = REPO_EVALS / "golden", split: Split = "dev") -> list[EvalItem]:
+def load_items(golden_dir: Path = GOLDEN_DIR, split: Split = "dev") -> list[EvalItem]:
     return _load_split(golden_dir, "items.yaml", split, EvalItem)
 
 
-def load_fit_cases(golden_dir: Path = REPO_EVALS / "golden", split: Split = "dev") -> list[FitCase]:
+def load_fit_cases(golden_dir: Path = GOLDEN_DIR, split: Split = "dev") -> list[FitCase]:
     return _load_split(golden_dir, "fit.yaml", split, FitCase)
 
 
@@ -322,17 +324,23 @@ def eval_sources(settings: Settings) -> list[Path]:
 
 
 def prepare_eval_service(
-    settings: Settings, main: Any | None = None, progress: IngestProgress | None = None
+    settings: Settings,
+    main: Any | None = None,
+    progress: IngestProgress | None = None,
+    *,
+    service_class: Callable[..., Any] | None = None,
 ) -> Any:
     """The service over the eval store, brought up to date with the knowledge folder and the eval fixtures.
     An empty eval store is first seeded with the main store's vectors (no re-embedding); users' uploads
-    are never part of it. `main`, the app's service, lends its loaded embedding model."""
-    from assistant.service import Yunying
-
+    are never part of it. `main`, the app's service, lends its loaded embedding model. The service class
+    is the caller's (`main`'s own class by default), so evaluation never imports the services."""
+    if main is None and service_class is None:
+        raise TypeError("prepare_eval_service needs the app's service or a service_class")
+    make_service = service_class or type(main)
     embedder = main.index.embedder if main is not None else None
-    service = Yunying(eval_settings(settings), embedder=embedder)
+    service = make_service(eval_settings(settings), embedder=embedder)
     if not settings.chroma_url:
-        source = main.index if main is not None else Yunying(settings, embedder=embedder).index
+        source = main.index if main is not None else make_service(settings, embedder=embedder).index
         if service.index.seed_from(source):
             for doc_id, info in catalog_kinds(service.index).items():
                 if info == "user":

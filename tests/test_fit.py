@@ -10,7 +10,7 @@ import yaml
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from assistant.config import Settings
-from assistant.evaluation import REPO_EVALS, load_fit_cases
+from assistant.evaluation import GOLDEN_DIR, load_fit_cases
 from assistant.fit import FitInputError, SelectionFactors, llm_summary, parse_spans
 from assistant.memo import export, render_markdown
 from assistant.service import Yunying
@@ -37,7 +37,7 @@ def service(knowledge_store, models_dir):
 
 
 def _problem_cases() -> list[dict]:
-    cases = yaml.safe_load((REPO_EVALS / "golden" / "dev" / "fit.yaml").read_text(encoding="utf-8"))
+    cases = yaml.safe_load((GOLDEN_DIR / "dev" / "fit.yaml").read_text(encoding="utf-8"))
     return cases[:5]  # the five known problem descriptions open the dev file
 
 
@@ -134,7 +134,7 @@ def test_ranking_is_deterministic_and_english_input_gives_an_english_memo(servic
 
 
 def test_golden_fit_cases_mostly_agree(service):
-    # the original 14 cases (evals/golden/fit.yaml); evals/fit_dev.py measures the whole dev split
+    # the original 14 cases (resources/golden/fit.yaml); evals/fit_dev.py measures the whole dev split
     cases = [c for c in load_fit_cases() if not c.tags]
     agree = sum(service.fit(c.description).primary in c.accepted for c in cases)
     assert agree / len(cases) >= 0.9

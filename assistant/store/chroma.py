@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from assistant.config import Settings, apply_offline_env
+from assistant.config import Settings
 from assistant.store.embedder import E5_MODEL_NAME, E5Embedder, build_e5_folder, passage_cache_path
 from assistant.store.generation import StoreGeneration
 from assistant.store.ingest import PendingDocument, chunk_metadata, plan_ingest
@@ -98,8 +98,7 @@ class KnowledgeIndex:
     """The Chroma collection of one embedding model, and incremental ingestion into it."""
 
     def __init__(self, settings: Settings, embedder: E5EmbeddingFunction | None = None) -> None:
-        apply_offline_env()
-        self.settings = settings
+        self.settings = settings  # the environment is the composition root's (services.yunying)
         self.embedder = embedder or embedding_function(settings)
         self.collection_name = f"{settings.collection_prefix}-{E5_MODEL_NAME}"
         self._chroma = self._connect()
