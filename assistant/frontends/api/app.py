@@ -37,9 +37,10 @@ from assistant.frontends.api.schema import (
     SavedConversation,
     Usage,
 )
+from assistant.frontends.web.app import queue_concurrency
+from assistant.frontends.web.render import unlink_citations
 from assistant.service import Yunying
 from assistant.services.database import LOCAL_USER
-from assistant.ui import queue_concurrency, unlink_citations
 
 log = logging.getLogger("yunying.api")
 

@@ -1,0 +1,1 @@
+"""The web front end (Gradio): app, render helpers, static text and assets."""
