@@ -155,6 +155,13 @@ def test_what_a_removed_marker_leaves_still_reads_as_a_sentence(checker):
         [sources[0].model_copy(update={"heading": "运营重点"})],
     )
     assert "›" not in echoed.text and "社群要分层运营" in echoed.text
+    # the heading's tail left on a line of its own when the model shortened the title
+    luckin = "瑞幸的成效与争议并存：门店快速扩张，也曾因财务造假退市。"
+    results = source(2, luckin, "Luckin Coffee", "瑞幸咖啡")
+    tail = checker.check(
+        "瑞幸门店快速扩张[2]。\n› 成效与争议[2]", [results.model_copy(update={"heading": "成效与争议"})]
+    )
+    assert "›" not in tail.text and "瑞幸门店快速扩张[2]" in tail.text, tail.text
 
 
 def test_an_inline_list_that_loses_an_item_still_counts_without_a_gap(checker):

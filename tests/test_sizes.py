@@ -2,7 +2,7 @@
 
 Today's offenders are listed by name; like the import rules of test_architecture.py the lists may only
 shrink: a new offender fails, and so does a listed one that is now small enough (delete it from the list).
-The web UI (ui.py, frontends/web/) belongs to the web helper's branch and is left out until it is merged."""
+The web UI is checked too: its build_app closure is issue 16's page-class step."""
 
 from __future__ import annotations
 
@@ -12,18 +12,20 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "assistant"
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 80
-NOT_YET_CHECKED = ("ui.py", "frontends/web/")
 # issue 16 splits these (cli by command group, evaluation into tools/)
-LONG_MODULES = {"cli.py", "corpus.py", "evaluation.py"}
-LONG_FUNCTIONS = {("cli.py", "evaluate")}
+# and the web app's tabs become page classes
+LONG_MODULES = {"cli.py", "corpus.py", "evaluation.py", "frontends/web/app.py"}
+LONG_FUNCTIONS = {
+    ("cli.py", "evaluate"),
+    ("frontends/web/app.py", "build_app"),
+    ("frontends/web/app.py", "build_onboarding"),
+}
 
 
 def _sources() -> dict[str, str]:
     found = {}
     for path in sorted(PACKAGE.rglob("*.py")):
-        name = path.relative_to(PACKAGE).as_posix()
-        if not name.startswith(NOT_YET_CHECKED):
-            found[name] = path.read_text(encoding="utf-8")
+        found[path.relative_to(PACKAGE).as_posix()] = path.read_text(encoding="utf-8")
     return found
 
 
@@ -57,5 +59,5 @@ def test_no_function_over_80_lines_but_the_listed_ones():
 def test_the_size_scan_sees_real_code():
     # a scan that read nothing would pass vacuously: the service and its methods are there
     sources = _sources()
-    assert "services/yunying.py" in sources and "ui.py" not in sources
+    assert "services/yunying.py" in sources and "frontends/web/app.py" in sources
     assert ("cli.py", "evaluate") in long_functions()

@@ -337,6 +337,8 @@ def _headers(source: Citation) -> list[str]:
     headers = []
     if source.heading:
         headers += [f"{title} › {source.heading}", f"{title} > {source.heading}"]
+        # the heading path's tail alone, left where the model shortened or rephrased the title
+        headers.append(f"› {source.heading}")
     if source.company:
         headers += [f"{source.company}: {h}" for h in [*headers, title]]
     return sorted(set(headers), key=len, reverse=True)
