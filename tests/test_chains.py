@@ -408,7 +408,8 @@ def _shown(service, *, terminal: bool) -> str:
         ["私域是企业可以自主、反复、低成本触达的用户池[1]。该公司总部位于火星并雇佣三千名宇航员[1]。"],
     )
     out = StringIO()
-    show_answer(chain.stream("什么是私域流量？"), Console(file=out, force_terminal=terminal, width=200))
+    narrow = Console(file=out, force_terminal=terminal, width=20)  # any wrapping would show
+    show_answer(chain.stream("什么是私域流量？"), narrow)
     return out.getvalue()
 
 
@@ -424,3 +425,4 @@ def test_piped_output_gets_only_the_checked_answer(service):
     shown = _shown(service, terminal=False)
     assert "宇航员" not in shown and "核对来源后的回答" not in shown
     assert "用户池[1]" in shown and re.search(r"^\[1\] \S", shown, re.M)  # the numbered source list
+    assert "私域是企业可以自主、反复、低成本触达的用户池[1]。" in shown  # not wrapped at the console width

@@ -3,7 +3,8 @@
 The chain streams the model's draft and then yields the checked Answer, which may differ from the draft
 (unsupported sentences removed with a notice, or a refusal). A terminal cannot take streamed text back,
 so: on a terminal the draft streams as it is written and, when the checked answer differs, the checked
-answer follows under a rule that says so; piped output gets the checked answer alone, never the draft."""
+answer follows under a rule that says so; piped output gets the checked answer alone, never the draft.
+Nothing is wrapped (soft_wrap): a line break inside "[1]" or a sentence breaks whoever reads the output."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def show_answer(
             continue
         draft.append(event)
         if stream:
-            console.print(event, end="", markup=False, highlight=False)
+            console.print(event, end="", markup=False, highlight=False, soft_wrap=True)
     if final is None:
         console.print()
         return None
@@ -43,9 +44,9 @@ def show_answer(
         console.print()
         if streamed != final.answer.strip():
             console.print(f"\n[dim]— {CHECKED_RULE[final.lang]}[/]")
-            console.print(final.answer, markup=False, highlight=False)
+            console.print(final.answer, markup=False, highlight=False, soft_wrap=True)
     else:
-        console.print(final.answer, markup=False, highlight=False)
+        console.print(final.answer, markup=False, highlight=False, soft_wrap=True)
     if final.citations:
         console.print(f"\n[bold]{SOURCES_HEADING[final.lang]}[/]")
         for c in final.citations:
@@ -53,5 +54,6 @@ def show_answer(
                 f"[{c.n}] {c.title}" + (f" › {c.heading}" if c.heading else "") + f"  ({c.doc_id})",
                 markup=False,
                 highlight=False,
+                soft_wrap=True,
             )
     return final
