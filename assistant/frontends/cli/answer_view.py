@@ -18,7 +18,6 @@ CHECKED_RULE = {
     "zh": "核对来源后的回答（草稿中来源不支持的部分已去掉）：",
     "en": "The answer as checked against the sources (what they do not support is left out):",
 }
-SOURCES_HEADING = {"zh": "来源", "en": "Sources"}
 
 
 def show_answer(
@@ -48,7 +47,7 @@ def show_answer(
     else:
         console.print(final.answer, markup=False, highlight=False, soft_wrap=True)
     if final.citations:
-        console.print(f"\n[bold]{SOURCES_HEADING[final.lang]}[/]")
+        console.print("\n[bold]Sources[/]")  # the heading as it always was (scripts look for it)
         for c in final.citations:
             console.print(
                 f"[{c.n}] {c.title}" + (f" › {c.heading}" if c.heading else "") + f"  ({c.doc_id})",
