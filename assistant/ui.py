@@ -58,12 +58,16 @@ __all__ = [
 ]
 
 
-def ready_app(service: Yunying) -> Any:
-    """The store brought up to date, then the web app with its queue (see assistant.frontends.web.app)."""
+def _bring_store_up_to_date(service: Yunying) -> None:
     if service.settings.knowledge_dir.exists():
         report = service.ingest()
         for failed in report.failed:
             log.warning("not ingested: %s", failed.error)
+
+
+def ready_app(service: Yunying) -> Any:
+    """The store brought up to date, then the web app with its queue (see assistant.frontends.web.app)."""
+    _bring_store_up_to_date(service)
     return _web.ready_app(service)
 
 
@@ -74,11 +78,5 @@ def launch(
     auth: list[tuple[str, str]] | None = None,
 ) -> None:
     """Serve the app (store brought up to date first). `auth`: logins the app requires (None: open)."""
-    ready_app(service).launch(
-        server_name=host,
-        server_port=port,
-        auth=auth or None,
-        auth_message=AUTH_MESSAGE if auth else None,
-        show_error=True,
-        **launch_options(),
-    )
+    _bring_store_up_to_date(service)
+    _web.launch(service, host=host, port=port, auth=auth)

@@ -58,18 +58,22 @@ def module_settings(tmp_path_factory, models_dir: Path):
     (local Chroma, the `none` backend unless overridden)."""
 
     def make(name: str, **overrides) -> Settings:
-        root = tmp_path_factory.mktemp(name)
-        values = {
-            "data_dir": root / "data",
-            "knowledge_dir": root / "knowledge",
-            "models_dir_override": models_dir,
-            "chroma_url": "",
-            "llm": "none",
-        }
-        values.update(overrides)
-        return Settings(_env_file=None, **values)
+        return settings_for(tmp_path_factory.mktemp(name), models_dir, **overrides)
 
     return make
+
+
+def settings_for(root: Path, models_dir: Path, **overrides) -> Settings:
+    """Settings over `root`/data and `root`/knowledge: local Chroma, the `none` backend unless overridden."""
+    values = {
+        "data_dir": root / "data",
+        "knowledge_dir": root / "knowledge",
+        "models_dir_override": models_dir,
+        "chroma_url": "",
+        "llm": "none",
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)
 
 
 def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:

@@ -7,35 +7,21 @@ must write a sentence its sources do not support."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import openai
 import pytest
 
-from assistant.config import Settings
 from assistant.frontends.api import create_api
 from assistant.service import Yunying
 from assistant.services.database import Database
 from assistant.services.gaps import Gaps
-from tests.conftest import KNOWLEDGE, run_cli
+from tests.conftest import KNOWLEDGE, run_cli, settings_for
 from tests.stubs import StubOpenAI, first_source_sentence
 from tests.test_api import running
 
 OUT_OF_SCOPE = "怎样烤出松软的戚风蛋糕？"
 QUESTION = "什么是私域流量？"
 MADE_UP = "该公司总部位于火星并雇佣三千名宇航员[1]。"
-
-
-def settings_for(root: Any, models_dir: Any, **overrides: Any) -> Settings:
-    values = {
-        "data_dir": root / "data",
-        "knowledge_dir": root / "knowledge",
-        "models_dir_override": models_dir,
-        "chroma_url": "",
-        "llm": "none",
-        **overrides,
-    }
-    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture
