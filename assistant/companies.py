@@ -68,6 +68,10 @@ class CompanyNames:
         """Every name the store records for a company, lower-cased."""
         return [name for name, _ in self._names]
 
+    def names_of(self, keys: set[str]) -> list[str]:
+        """Every name recorded for these companies (keys are lower-case English names)."""
+        return [name for name, key in self._names if key in keys]
+
     def in_text(self, text: str, limit: int = 3) -> list[str]:
         """Company keys named in the text, in order of first mention (at most `limit`)."""
         lowered = text.lower()

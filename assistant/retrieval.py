@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -240,6 +241,11 @@ class HybridRetriever:
         follow-up's "it" stands for."""
         self.bm25_index()
         return [self._companies.label(key) for key in self._companies.in_text(text)]
+
+    def names_of(self, companies: Sequence[str]) -> list[str]:
+        """Every name (English, Chinese, alias) the store records for these companies."""
+        self.bm25_index()
+        return self._companies.names_of({c.lower() for c in companies if c})
 
     def company_names(self) -> list[str]:
         """Every name (English, Chinese, alias) of every company the store has a case for, lower-cased."""

@@ -160,3 +160,25 @@ def test_an_answer_to_we_speaks_to_the_asker_not_as_them():
     # "wedding" and "trust" hold no pronoun; a question without "we" leaves the draft alone
     assert address_the_asker("Our wedding trust.", "What should we do?", "en") == "Your wedding trust."
     assert address_the_asker("我们的平台重视社区。", "知乎怎么运营社区？", "zh") == "我们的平台重视社区。"
+
+
+def test_a_comparison_brings_each_company_into_the_prompt_however_tight_the_budget(service):
+    chain = AnswerChain(service.retriever, None, context_tokens=40)
+    state = chain.prepare.invoke(
+        {
+            "question": "Compare how Duolingo and Spotify keep users coming back.",
+            "history": [],
+            "filters": None,
+            "started": 0.0,
+        }
+    )
+    assert {s.company for s in state["sources"]} == {"Duolingo", "Spotify"}
+
+
+def test_the_two_after_a_comparison_is_a_follow_up_about_both(service):
+    history = [
+        {"role": "user", "content": "Compare how Duolingo and Spotify keep users coming back."},
+        {"role": "assistant", "content": "…"},
+    ]
+    merged = condense_question("How do the two make money?", history, service.retriever.company_labels)
+    assert "Duolingo" in merged and "Spotify" in merged

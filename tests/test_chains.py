@@ -426,3 +426,52 @@ def test_piped_output_gets_only_the_checked_answer(service):
     assert "宇航员" not in shown and "核对来源后的回答" not in shown
     assert "用户池[1]" in shown and re.search(r"^\[1\] \S", shown, re.M)  # the numbered source list
     assert "私域是企业可以自主、反复、低成本触达的用户池[1]。" in shown  # not wrapped at the console width
+
+
+def test_a_comparison_that_cites_one_company_gets_the_other_companys_point(service):
+    question = "Compare how Duolingo and Spotify keep users coming back."
+    probe = AnswerChain(service.retriever, None)
+    state = probe.prepare.invoke({"question": question, "history": [], "filters": None, "started": 0.0})
+    duolingo = next(s for s in state["sources"] if s.company == "Duolingo")
+    sentence = duolingo.quote.split(". ")[0].rstrip(".")
+    chain, _ = chain_with(service, [f"{sentence} [{duolingo.n}]."])
+    answer = chain.invoke(question)
+    assert not answer.refused
+    assert {c.company for c in answer.citations} == {"Duolingo", "Spotify"}
+    spotify = next(c for c in answer.citations if c.company == "Spotify")
+    assert f"[{spotify.n}]" in answer.answer
+    # a question about one company is not padded with another's point
+    single = chain_with(service, [f"{sentence} [{duolingo.n}]."])[0].invoke("How does Duolingo keep users?")
+    assert {c.company for c in single.citations} <= {"Duolingo", None}
+
+
+def test_a_further_point_is_chosen_for_what_it_says_not_for_naming_the_company(service):
+    from assistant.answer.extractive import related_points
+    from assistant.core.text import without_names
+
+    question = "小红书的社区氛围是怎么维护的？"
+    chain = AnswerChain(service.retriever, None)
+    founders = "小红书由联合创始人毛文超和瞿芳领导。"
+    atmosphere = "小红书通过持续调整推荐权重、打击虚假内容、规范商业合作标识来保持“真实分享”的社区氛围。"
+    source = Citation(n=1, chunk_id="x#1", doc_id="x", title="小红书", kind="case", quote="", lang="zh")
+    source.text = founders + "公司总部在上海。" + atmosphere
+    names = service.retriever.names_of(["Xiaohongshu"])
+    assert "小红书" in names and "xiaohongshu" in names
+
+    def points(names: list[str]) -> str:
+        picked = related_points(
+            chain.embed_query([question])[0],
+            "zh",
+            [source],
+            chain.embed_passages,
+            [],
+            max_points=2,
+            min_relevance=chain.gate_thresholds.min_sentence("zh"),
+            names=names,
+            nameless_question_vector=chain.embed_query([without_names(question, names)])[0],
+        )
+        return "\n".join(picked)
+
+    assert "社区氛围" in points(names) and "毛文超" not in points(names)
+    # by e5's cosine with the names left in, the founders pass the bar beside the answer
+    assert "毛文超" in points([])

@@ -41,7 +41,7 @@ from assistant.answer.guard import is_injection, strip_injection
 from assistant.answer.patterns import pattern, text
 from assistant.answer.prompt import NOT_COVERED, build_messages, scrub_prompt_leak
 from assistant.answer.state import Answer, AnswerState
-from assistant.core.text import detect_lang
+from assistant.core.text import detect_lang, without_names
 from assistant.corpus import split_sentences
 from assistant.errors import check_text
 from assistant.retrieval import Hit, HybridRetriever, SearchFilters
@@ -186,8 +186,14 @@ class AnswerChain:
         if state["question_vector"] is None:
             return []
         hits = focus_hits(state["hits"], state["companies"], self.max_sources)
+        named = {c.lower() for c in state["companies"]}
+        leading = len({(h.company or "").lower() for h in hits} & named) if len(named) > 1 else 0
         sources = select_sentences(
-            state["question_vector"], hits, self.embed_passages, budget_tokens=self.context_tokens
+            state["question_vector"],
+            hits,
+            self.embed_passages,
+            budget_tokens=self.context_tokens,
+            leading=leading,
         )
         for source in sources:
             if source.pair_id:
@@ -340,7 +346,7 @@ class AnswerChain:
         # answer was not shown at all (the quoted sentences were chosen for the topic, not the figure)
         not_stated = state["asks_figure"] and (fell_back or not stated_figures(body, state["question"]))
         if not stream_final and not fell_back:
-            more = self._more_points(state, body)
+            more = self._more_points(state, body) + self._other_side(state, body, cited)
             if more:
                 body += "\n" + text("more_from_sources", lang) + "\n" + "\n".join(more)
                 quoted_from = (int(n) for line in more for n in CITATION.findall(line))
@@ -374,6 +380,10 @@ class AnswerChain:
         if len(said) >= self.min_points:
             return []
         bm25 = self.retriever.bm25_index()
+        # half of a point's relevance is measured without the company names: a sentence that only
+        # introduces the company ("小红书由…领导") is close to any question naming it
+        names = self.retriever.names_of([s.company for s in state["sources"] if s.company])
+        query = state["question"] if state["earlier"] and self.llm is None else state["query"]
         return related_points(
             state["question_vector"],
             state["lang"],
@@ -388,7 +398,34 @@ class AnswerChain:
                 bm25.max_idf,
                 leave_out=" ".join(f"{s.title} {s.company or ''}" for s in state["sources"]).lower(),
             ),
+            names=names,
+            nameless_question_vector=self.embed_query([without_names(query, names)])[0] if names else None,
         )
+
+    def _other_side(self, state: AnswerState, body: str, cited: Sequence[int]) -> list[str]:
+        """A comparison ("小红书和抖音…", "X vs Y") whose checked answer cites only some of the companies
+        it names gets, for each company left out, that company's source sentence closest to the
+        question: an answer about two companies that only cites one is half an answer."""
+        named = [c.lower() for c in state["companies"]]
+        if len(named) < 2:
+            return []
+        covered = {(s.company or "").lower() for s in state["sources"] if s.n in cited}
+        points: list[str] = []
+        said = [s for line in body.splitlines() for s in split_sentences(line) if is_claim(s)]
+        for company in named:
+            own = [s for s in state["sources"] if (s.company or "").lower() == company]
+            if company in covered or not own:
+                continue
+            points += related_points(
+                state["question_vector"],
+                state["lang"],
+                own,
+                self.embed_passages,
+                said,
+                max_points=1,
+                min_relevance=0.0,  # the question names this company: its best sentence is relevant
+            )
+        return points
 
     # ------------------------------------------------------------ running
 

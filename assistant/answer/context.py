@@ -64,13 +64,16 @@ def select_sentences(
     *,
     budget_tokens: int = 450,
     rank_weight: float = 0.02,
+    leading: int = 0,
 ) -> list[Citation]:
     """The passages the answer may cite, each reduced to the sentences that answer the question.
 
     Every sentence of every passage is scored by cosine similarity to the question (plus a small prior
     for the passage's retrieval rank); the best are taken greedily until the budget is spent, and each
     passage's best sentence brings a neighbour, so a sentence starting "它…" / "This…" keeps its
-    subject. Passages that contribute nothing are left out and the rest renumbered 1..n."""
+    subject. Passages that contribute nothing are left out and the rest renumbered 1..n. The first
+    `leading` passages (a comparison's one per company, see `focus_hits`) give their best sentence
+    first, so each company of a comparison reaches the prompt."""
     passages = [[_LIST_PREFIX.sub("", defuse_sentence(s)) for s in split_sentences(h.text)] for h in hits]
     first_seen: dict[str, int] = {}  # neighbouring chunks of a section overlap: a sentence counts once
     for i, sentences in enumerate(passages):
@@ -90,7 +93,9 @@ def select_sentences(
         candidate.score = float(sim) - rank_weight * candidate.source
     chosen: dict[int, set[int]] = {}
     spent = 0
-    for candidate in sorted(candidates, key=lambda c: -c.score):
+    ranked = sorted(candidates, key=lambda c: -c.score)
+    firsts = [next((c for c in ranked if c.source == i), None) for i in range(leading)]
+    for candidate in [c for c in firsts if c is not None] + ranked:
         picks = [candidate.position]
         if candidate.source not in chosen:  # its passage's best sentence: keep a neighbour for sense
             sentences = passages[candidate.source]
@@ -100,7 +105,7 @@ def select_sentences(
         taken = chosen.get(candidate.source, set())
         new = [p for p in picks if p not in taken]
         cost = sum(estimate_tokens(passages[candidate.source][p]) for p in new)
-        if spent and spent + cost > budget_tokens:
+        if spent and spent + cost > budget_tokens and candidate not in firsts:
             continue
         chosen.setdefault(candidate.source, set()).update(new)
         spent += cost

@@ -11,7 +11,7 @@ from assistant.answer.gate import covered_share
 from assistant.answer.grounding import CITATION
 from assistant.answer.patterns import text
 from assistant.answer.state import Citation
-from assistant.core.text import detect_lang, is_chinese
+from assistant.core.text import detect_lang, is_chinese, without_names
 from assistant.corpus import split_sentences
 
 LANGUAGE_BONUS = 0.03  # an English question prefers an English sentence of equal relevance
@@ -87,13 +87,17 @@ def related_points(
     max_points: int,
     min_relevance: float,
     question_words: dict[str, float] | None = None,
+    names: Sequence[str] = (),
+    nameless_question_vector: np.ndarray | None = None,
 ) -> list[str]:
     """Source sentences, in the question's language, that answer the question and say something the
     answer does not yet: for a checked answer the grounding left thin. Each is a cited "- " line.
 
     e5's sentence-to-question cosine alone ranks a sentence that merely names the company ("小红书由…
     领导") beside one that answers, so the question's own words (IDF-weighted) add a little, and only
-    sentences near the best one are taken."""
+    sentences near the best one are taken. With `names` (the sources' company names), relevance is
+    measured with the names taken out of the sentences, and `question_vector` should be the question's
+    without them too: what a sentence says, not whom it names, decides."""
     if max_points <= 0:
         return []
     rows: list[tuple[int, int, str]] = []
@@ -108,6 +112,9 @@ def related_points(
         return []
     vectors = np.asarray(embed_passages([r[2] for r in rows]), dtype=np.float32)
     relevance = vectors @ np.asarray(question_vector, dtype=np.float32)
+    if names and nameless_question_vector is not None:
+        nameless = np.asarray(embed_passages([without_names(r[2], names) for r in rows]), dtype=np.float32)
+        relevance = (relevance + nameless @ np.asarray(nameless_question_vector, dtype=np.float32)) / 2
     shares = np.array([covered_share(question_words, r[2].lower()) for r in rows]) if question_words else None
     if shares is not None:
         relevance += WORD_BONUS * shares

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 
@@ -33,3 +34,13 @@ def join_sentences(sentences: Iterable[str]) -> str:
             out += " "
         out += sentence
     return out
+
+
+def without_names(text: str, names: Iterable[str]) -> str:
+    """The text with every given name taken out (case-insensitive, longest first), for comparing what
+    two texts say rather than whom they name: e5 scores "小红书由毛文超和瞿芳领导" close to any question
+    about 小红书 because both name it."""
+    out = text
+    for name in sorted({n for n in names if n}, key=len, reverse=True):
+        out = re.sub(re.escape(name), "", out, flags=re.IGNORECASE)
+    return re.sub(r"\s{2,}", " ", out).strip()
