@@ -123,8 +123,10 @@ def test_rename_export_and_delete_a_conversation(chat, tmp_path):
     assert chatbot == [] and fresh == ChatSession() and title == "" and "私域 笔记" in status
     assert session.conversation_id not in [v for _, v in chat.conversation_list(fresh, "zh")["choices"]]
     # the deleted conversation's tab keeps working: its next question starts a new conversation
-    *_, (_, _, again) = ask(chat, FOLLOW_UP, session)
+    *_, (history, sources, again) = ask(chat, FOLLOW_UP, session, [{"role": "user", "content": QUESTION}])
     assert again.conversation_id not in ("", session.conversation_id) and len(again.answers) == 1
+    assert history[0] == {"role": "user", "content": FOLLOW_UP} and "(#src-1-1)" in history[1]["content"]
+    assert "id='src-1-1'" in sources and "src-turn" not in sources
 
 
 def test_bad_input_is_one_short_line_and_loses_nothing(chat, service):

@@ -85,18 +85,23 @@ class ChatPage(Page):
             yield history, gr.skip(), session
             return
         user = user_of(request)
-        turn = len(session.answers) + 1
-        earlier = conversation_sources_html(session.answers)
         try:
-            conversation_id = self._conversation_for(session, user)
+            current = self._session_for(session, user)
+            if current is not session:  # a new conversation: the chat shows only its own turns
+                history = history[-1:]
+            session = current
+            turn = len(session.answers) + 1
+            earlier = conversation_sources_html(session.answers)
             filters = SearchFilters(kind=kind or None, models=[model] if model else [])  # type: ignore[arg-type]
             streamed = ""
             events = self.service.stream_answer(
-                question, None, filters=filters, conversation_id=conversation_id, user=user
+                question, None, filters=filters, conversation_id=session.conversation_id, user=user
             )
             for event in events:
                 if isinstance(event, Answer):
-                    session = ChatSession(conversation_id=conversation_id, answers=[*session.answers, event])
+                    session = ChatSession(
+                        conversation_id=session.conversation_id, answers=[*session.answers, event]
+                    )
                     reply = {"role": "assistant", "content": answer_markdown(event, turn)}
                     sources = conversation_sources_html(session.answers, self.full_documents(event.citations))
                     yield [*history, reply], sources, session
@@ -107,7 +112,7 @@ class ChatPage(Page):
         except Exception as exc:  # the UI must never crash; the log keeps the details
             log.exception("answer failed")
             failed = {"role": "assistant", "content": f"出错了 / Something went wrong: {self.short(exc)}"}
-            yield [*history, failed], earlier, session
+            yield [*history, failed], gr.skip(), session
 
     def chat(
         self, message: str, session: ChatSession, kind: str, model: str, request: gr.Request | None = None
@@ -120,15 +125,16 @@ class ChatPage(Page):
         *_, (messages, sources, session) = self.respond(question, history, session, kind, model, request)
         return _text_of(messages[-1]["content"]), sources if isinstance(sources, str) else "", session
 
-    def _conversation_for(self, session: ChatSession, user: str) -> str:
-        """The session's conversation; a new one when it has none yet or it was deleted meanwhile."""
+    def _session_for(self, session: ChatSession, user: str) -> ChatSession:
+        """The session itself while its conversation exists; else a session over a new conversation (the
+        first question, or the conversation was deleted meanwhile, e.g. from another tab)."""
         if session.conversation_id:
             try:
                 self.service.conversations.summary(session.conversation_id, user)
-                return session.conversation_id
+                return session
             except KeyError:
-                session.answers = []
-        return self.service.conversations.create(user).id
+                log.info("conversation %s is gone; starting a new one", session.conversation_id)
+        return ChatSession(conversation_id=self.service.conversations.create(user).id)
 
     def full_documents(self, citations: list[Citation]) -> dict[str, str]:
         bodies = {}
@@ -422,9 +428,10 @@ class ChatPage(Page):
     ) -> None:
         shown = [chatbot, sources, session, w.title, w.status]
         w.pick.input(self.open_conversation, [w.pick, session, lang], shown, api_visibility=HIDDEN)
-        w.new.click(self.new_conversation, [lang], shown, api_visibility=HIDDEN).then(
-            *listing, api_visibility=HIDDEN
-        )
+        for trigger in (w.new.click, chatbot.clear):  # the chat's own clear button starts afresh too
+            trigger(self.new_conversation, [lang], shown, api_visibility=HIDDEN).then(
+                *listing, api_visibility=HIDDEN
+            )
         w.rename.click(
             self.rename_conversation, [session, w.title, lang], w.status, api_visibility=HIDDEN
         ).then(*listing, api_visibility=HIDDEN)
