@@ -14,7 +14,7 @@ from assistant.frontends.web.render import (
     timing_line,
     unsupported_html,
 )
-from assistant.frontends.web.text import msg
+from assistant.frontends.web.text import say
 from assistant.resources import load_yaml
 
 
@@ -59,7 +59,7 @@ def conversation_sources_html(answers: list[Answer], documents: dict[str, str] |
 
 def conversation_choices(summaries: list[Any], lang: str) -> list[tuple[str, str]]:
     """The conversation list's entries: title, turns and last use; the value is the conversation's id."""
-    turns = msg(lang, "轮", "turns")
+    turns = say("conv_turns", lang)
     return [
         (f"{s.title or '—'} · {s.turn_count} {turns} · {s.updated[:16].replace('T', ' ')}", s.id)
         for s in summaries
@@ -85,11 +85,7 @@ def gaps_html(groups: list[Any], lang: str) -> str:
     """The open knowledge gaps grouped by nearest topic, the most frequent first (as `Gaps.grouped`
     orders them), each entry with its id (what "mark resolved" picks), reason and date."""
     if not groups:
-        return (
-            "<div class='gap-empty hint'>"
-            + msg(lang, "没有待处理的知识缺口。", "No open knowledge gaps.")
-            + "</div>"
-        )
+        return f"<div class='gap-empty hint'>{html.escape(say('gaps_none', lang))}</div>"
     reasons, no_topic = _gap_words(lang)
     parts = []
     for group in groups:

@@ -25,7 +25,7 @@ from assistant.frontends.web.render_history import (
     conversation_choices,
     conversation_sources_html,
 )
-from assistant.frontends.web.text import EXAMPLES, HIDDEN, KIND_CHOICES, MODEL_CHOICES, msg, tr
+from assistant.frontends.web.text import EXAMPLES, HIDDEN, KIND_CHOICES, MODEL_CHOICES, say, tr
 from assistant.retrieval import SearchFilters
 
 log = logging.getLogger("yunying.ui")
@@ -169,11 +169,11 @@ class ChatPage(Page):
                 citations=[c.doc_id for c in answer.citations] if answer else [],
                 backend=answer.backend if answer else None,
             )
-            gr.Info(msg(lang, "谢谢反馈！可以再补充一句说明。", "Thanks! You can add a comment."))
+            gr.Info(say("feedback_thanks", lang))
             return feedback.model_dump(), gr.update(visible=True), gr.update(value="")
         except Exception as exc:
             log.exception("feedback failed")
-            gr.Warning(msg(lang, f"反馈未保存：{self.short(exc)}", f"Feedback not saved: {self.short(exc)}"))
+            gr.Warning(say("feedback_failed", lang, error=self.short(exc)))
             return None, gr.update(), gr.update()
 
     def send_comment(self, pending: dict | None, comment: str, lang: str) -> tuple[Any, Any, Any]:
@@ -189,10 +189,10 @@ class ChatPage(Page):
                 backend=pending.get("backend"),
                 feedback_id=pending.get("id"),
             )
-            gr.Info(msg(lang, "反馈已保存。", "Feedback saved."))
+            gr.Info(say("feedback_saved", lang))
         except Exception as exc:
             log.exception("feedback comment failed")
-            gr.Warning(msg(lang, f"反馈未保存：{self.short(exc)}", f"Feedback not saved: {self.short(exc)}"))
+            gr.Warning(say("feedback_failed", lang, error=self.short(exc)))
         return None, gr.update(visible=False), gr.update(value="")
 
     # ---- saved conversations
@@ -220,7 +220,7 @@ class ChatPage(Page):
         try:
             conversation = self.service.conversations.get(conversation_id, user_of(request))
         except KeyError:
-            gone = msg(lang, "⚠ 这个对话已不存在。", "⚠ That conversation no longer exists.")
+            gone = say("conv_gone", lang)
             return gr.update(), gr.update(), session, gr.update(), gone
         except Exception as exc:
             log.exception("opening a conversation failed")
@@ -239,23 +239,23 @@ class ChatPage(Page):
         self, session: ChatSession, title: str, lang: str, request: gr.Request | None = None
     ) -> str:
         if not (session and session.conversation_id):
-            return msg(lang, "请先提问或打开一个对话。", "Ask a question or open a conversation first.")
+            return say("conv_none_yet", lang)
         try:
             renamed = self.service.conversations.rename(
                 session.conversation_id, title or "", user_of(request)
             )
         except KeyError:
-            return msg(lang, "⚠ 这个对话已不存在。", "⚠ That conversation no longer exists.")
+            return say("conv_gone", lang)
         except ValueError:
-            return msg(lang, "⚠ 标题不能为空。", "⚠ The title is empty.")
-        return msg(lang, f"已重命名为「{renamed.title}」。", f"Renamed to “{renamed.title}”.")
+            return say("conv_title_empty", lang)
+        return say("conv_renamed", lang, title=renamed.title)
 
     def delete_conversation(
         self, session: ChatSession, lang: str, request: gr.Request | None = None
     ) -> tuple[Any, Any, ChatSession, Any, str]:
         """Delete the session's conversation; the chat starts afresh."""
         if not (session and session.conversation_id):
-            status = msg(lang, "请先提问或打开一个对话。", "Ask a question or open a conversation first.")
+            status = say("conv_none_yet", lang)
             return gr.update(), gr.update(), session, gr.update(), status
         try:
             deleted = self.service.conversations.delete(session.conversation_id, user_of(request))
@@ -266,14 +266,14 @@ class ChatPage(Page):
             return gr.update(), gr.update(), session, gr.update(), f"⚠ {self.short(exc)}"
         title = deleted.title if deleted else ""
         chat, sources, fresh, box, _ = self.new_conversation(lang)
-        return chat, sources, fresh, box, msg(lang, f"已删除对话「{title}」。", f"Deleted “{title}”.")
+        return chat, sources, fresh, box, say("conv_deleted", lang, title=title)
 
     def export_conversation(
         self, session: ChatSession, fmt: ExportFormat, lang: str, request: gr.Request | None = None
     ) -> tuple[Any, str]:
         """(the file to download, status): the conversation as Markdown or Word, references numbered."""
         if not (session and session.conversation_id):
-            status = msg(lang, "请先提问或打开一个对话。", "Ask a question or open a conversation first.")
+            status = say("conv_none_yet", lang)
             return gr.update(value=None, visible=False), status
         suffix = "docx" if fmt == "docx" else "md"
         folder = Path(tempfile.mkdtemp(prefix="yunying-export-"))  # a place Gradio may serve files from
@@ -281,15 +281,11 @@ class ChatPage(Page):
         try:
             path = self.service.export_conversation(session.conversation_id, target, user_of(request))
         except KeyError:
-            return gr.update(value=None, visible=False), msg(
-                lang, "⚠ 这个对话已不存在。", "⚠ That conversation no longer exists."
-            )
+            return gr.update(value=None, visible=False), say("conv_gone", lang)
         except Exception as exc:
             log.exception("export failed")
             return gr.update(value=None, visible=False), f"⚠ {self.short(exc)}"
-        return gr.update(value=str(path), visible=True), msg(
-            lang, f"已导出 {path.name}。", f"Exported {path.name}."
-        )
+        return gr.update(value=str(path), visible=True), say("conv_exported", lang, name=path.name)
 
     # ---- layout
 

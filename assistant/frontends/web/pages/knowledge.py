@@ -14,7 +14,7 @@ from assistant.catalog import filter_documents
 from assistant.frontends.web.pages.base import Labels, Page
 from assistant.frontends.web.render import document_markdown, documents_table, upload_report_markdown
 from assistant.frontends.web.render_history import chunks_table, gap_choices, gaps_html
-from assistant.frontends.web.text import HIDDEN, KIND_CHOICES, MODEL_CHOICES, TOPICS, msg, tr
+from assistant.frontends.web.text import HIDDEN, KIND_CHOICES, MODEL_CHOICES, TOPICS, say, tr
 
 log = logging.getLogger("yunying.ui")
 
@@ -33,20 +33,14 @@ class KnowledgePage(Page):
         shown = filter_documents(docs, kind=kind, model=model, company=company, topic=topic, text=text)
         users = [d for d in docs if d.kind == "user"]
         chunks = sum(d.chunks for d in docs)
-        counts = msg(
-            lang,
-            f"**{len(docs)}** 篇文档 · **{chunks}** 个片段 · 其中我的文档 **{len(users)}** 篇"
-            f" · 当前显示 {len(shown)} 篇",
-            f"**{len(docs)}** documents · **{chunks}** chunks · **{len(users)}** of them yours"
-            f" · showing {len(shown)}",
-        )
+        counts = say("kb_counts", lang, docs=len(docs), chunks=chunks, mine=len(users), shown=len(shown))
         companies = sorted({d.company for d in docs if d.company}, key=str.lower)
         return (
             counts,
             documents_table(shown),
             gr.update(choices=[(f"{d.title} · {d.doc_id}", d.doc_id) for d in shown]),
             gr.update(choices=[("—", "")] + [(f"{d.title} · {d.doc_id}", d.doc_id) for d in users]),
-            gr.update(choices=[(msg(lang, "全部", "All"), "")] + [(c, c) for c in companies]),
+            gr.update(choices=[(say("kb_all", lang), "")] + [(c, c) for c in companies]),
         )
 
     def open_document(self, doc_id: str, lang: str) -> tuple[str, Any]:
@@ -57,14 +51,12 @@ class KnowledgePage(Page):
             info, body = self.service.document(doc_id)
             chunks = self.service.document_chunks(doc_id)
         except KeyError:
-            gone = msg(
-                lang, "找不到这篇文档（可能已被删除）。", "That document is not in the store (removed?)."
-            )
+            gone = say("kb_doc_gone", lang)
             return gone, gr.update(value=None)
         except Exception as exc:
             log.exception("read failed")
             error = self.short(exc)
-            return msg(lang, f"无法读取：{error}", f"Cannot read it: {error}"), gr.update(value=None)
+            return say("kb_read_failed", lang, error=error), gr.update(value=None)
         return document_markdown(info, body), chunks_table(chunks)
 
     def pick_row(self, table: Any, evt: gr.SelectData) -> Any:
@@ -86,17 +78,17 @@ class KnowledgePage(Page):
         if not paths:
             return upload_report_markdown([], lang), gr.update()
         try:
-            progress(0.0, desc=msg(lang, "检查文件…", "Checking the files…"))
+            progress(0.0, desc=say("kb_checking", lang))
             results = self.service.add_user_files(paths, progress=lambda f, what: progress(f, desc=what))
         except Exception as exc:
             log.exception("upload failed")
             error = self.short(exc)
-            return msg(lang, f"⚠ 上传失败：{error}", f"⚠ Upload failed: {error}"), gr.update()
+            return say("kb_upload_failed", lang, error=error), gr.update()
         return upload_report_markdown(results, lang), gr.update(value=None)
 
     def remove(self, doc_id: str, lang: str) -> str:
         if not doc_id:
-            return msg(lang, "请先选择一篇我的文档。", "Pick one of your documents first.")
+            return say("kb_pick_mine", lang)
         try:
             result = self.service.remove_user_document(doc_id)
         except (KeyError, ValueError) as exc:
@@ -104,37 +96,27 @@ class KnowledgePage(Page):
         except Exception as exc:
             log.exception("remove failed")
             error = self.short(exc)
-            return msg(lang, f"⚠ 删除失败：{error}", f"⚠ Could not remove it: {error}")
-        return msg(
-            lang,
-            f"已删除「{result.title}」（{result.chunks_removed} 个片段）。",
-            f"Removed “{result.title}” ({result.chunks_removed} chunks).",
-        )
+            return say("kb_remove_failed", lang, error=error)
+        return say("kb_removed", lang, title=result.title, chunks=result.chunks_removed)
 
     def reindex(self, doc_id: str, lang: str) -> str:
         """Read the opened document's file again and replace its chunks."""
         if not doc_id:
-            return msg(lang, "请先打开一篇文档。", "Open a document first.")
+            return say("kb_open_first", lang)
         try:
             report = self.service.reindex_document(doc_id)
         except KeyError:
-            return msg(
-                lang, "找不到这篇文档（可能已被删除）。", "That document is not in the store (removed?)."
-            )
+            return say("kb_doc_gone", lang)
         except FileNotFoundError as exc:
             return f"⚠ {self.short(exc)}"
         except Exception as exc:
             log.exception("reindex failed")
             error = self.short(exc)
-            return msg(lang, f"⚠ 重新索引失败：{error}", f"⚠ Re-indexing failed: {error}")
+            return say("kb_reindex_failed", lang, error=error)
         if report.failed:
             error = self.short(RuntimeError(report.failed[0].error))
-            return msg(lang, f"⚠ 重新索引失败：{error}", f"⚠ Re-indexing failed: {error}")
-        return msg(
-            lang,
-            f"已重新索引 `{doc_id}`：{report.chunks_added} 个片段（用时 {report.seconds:.1f} s）。",
-            f"Re-indexed `{doc_id}`: {report.chunks_added} chunks ({report.seconds:.1f} s).",
-        )
+            return say("kb_reindex_failed", lang, error=error)
+        return say("kb_reindexed", lang, doc_id=doc_id, chunks=report.chunks_added, seconds=report.seconds)
 
     # ---- the knowledge-gap queue
 
@@ -145,23 +127,21 @@ class KnowledgePage(Page):
         except Exception as exc:
             log.exception("reading the gap queue failed")
             error = self.short(exc)
-            return msg(lang, f"⚠ 无法读取知识缺口：{error}", f"⚠ Cannot read the gaps: {error}"), gr.update()
+            return say("gaps_failed", lang, error=error), gr.update()
         return gaps_html(groups, lang), gr.update(choices=gap_choices(groups), value=None)
 
     def resolve_gap(self, entry_id: int | None, lang: str) -> str:
         if entry_id is None or entry_id == "":
-            return msg(lang, "请先选择一条知识缺口。", "Pick a gap first.")
+            return say("gap_pick_first", lang)
         try:
             entry = self.service.gaps.resolve(int(entry_id))
         except (KeyError, ValueError):
-            return msg(lang, f"⚠ 没有编号为 {entry_id} 的知识缺口。", f"⚠ There is no gap #{entry_id}.")
+            return say("gap_unknown", lang, id=entry_id)
         except Exception as exc:
             log.exception("resolving a gap failed")
             error = self.short(exc)
-            return msg(lang, f"⚠ 未能标记：{error}", f"⚠ Could not mark it: {error}")
-        return msg(
-            lang, f"已标记为已解决：#{entry.id} {entry.question}", f"Resolved: #{entry.id} {entry.question}"
-        )
+            return say("gap_failed", lang, error=error)
+        return say("gap_resolved", lang, id=entry.id, question=entry.question)
 
     # ---- layout
 
