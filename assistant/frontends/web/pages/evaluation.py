@@ -10,7 +10,7 @@ import gradio as gr
 import pandas as pd
 
 from assistant.frontends.web.pages.base import Labels, Page
-from assistant.frontends.web.text import HIDDEN, msg, tr
+from assistant.frontends.web.text import HIDDEN, say, tr
 
 log = logging.getLogger("yunying.ui")
 
@@ -29,14 +29,7 @@ class EvaluationPage(Page):
             gr.Warning(self.short(exc))
         images = [gr.update(value=None, visible=False) for _ in range(PLOTS)]
         if report is None:
-            where = self.service.settings.eval_report_dir
-            text = msg(
-                lang,
-                "还没有评测报告。点击「重新运行检索评测」生成一份（约半分钟），"
-                f"或运行 `yunying eval --report {where}`。",
-                "No eval report yet. Click “Re-run the retrieval eval” to make one (about half a minute), "
-                f"or run `yunying eval --report {where}`.",
-            )
+            text = say("eval_none_yet", lang, where=self.service.settings.eval_report_dir)
             return (text, gr.update(value=None, visible=False), *images)
         s = report.summary
         overall = s.get("retrieval", {})
@@ -44,12 +37,13 @@ class EvaluationPage(Page):
             f"{s.get('seconds', 0):.1f} s · hit@5 **{overall.get('hit@5', 0):.3f}** · "
             f"MRR **{overall.get('mrr', 0):.3f}**\n\n<small>{html.escape(report.directory)}</small>"
         )
-        text = msg(
+        text = say(
+            "eval_latest",
             lang,
-            f"**最新报告** {report.written} · {s.get('n_questions', '?')} 道黄金题 · "
-            f"后端 {s.get('backend')} · " + figures,
-            f"**Latest report** {report.written} · {s.get('n_questions', '?')} golden items · backend "
-            f"{s.get('backend')} · " + figures,
+            written=report.written,
+            n=s.get("n_questions", "?"),
+            backend=s.get("backend"),
+            figures=figures,
         )
         for i, (title, path) in enumerate(report.plots[:PLOTS]):
             images[i] = gr.update(value=path, label=title, visible=True)
@@ -57,14 +51,14 @@ class EvaluationPage(Page):
 
     def rerun(self, lang: str, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
         try:
-            progress(0.0, desc=msg(lang, "准备评测库…", "Preparing the eval store…"))
+            progress(0.0, desc=say("eval_preparing", lang))
             self.service.run_retrieval_eval(
                 progress=lambda n, total: progress(n / total, desc=f"{n}/{total}")
             )
         except Exception as exc:
             log.exception("eval failed")
             error = self.short(exc)
-            gr.Warning(msg(lang, f"评测失败：{error}", f"The eval failed: {error}"))
+            gr.Warning(say("eval_failed", lang, error=error))
         return self.show(lang)
 
     def render(self, lang: gr.Radio, labels: Labels, tab: gr.Tab) -> None:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from assistant.fit import MODEL_NAMES_EN, FitAnalysis, FitInputError
 from assistant.frontends.web.pages.base import Labels, Page
-from assistant.frontends.web.text import FIT_EXAMPLES, MODEL_NAMES_ZH, msg, tr
+from assistant.frontends.web.text import FIT_EXAMPLES, MODEL_NAMES_ZH, say, tr
 
 log = logging.getLogger("yunying.ui")
 
@@ -38,27 +38,20 @@ class FitPage(Page):
             "stage": stage,
         }
         if not (description or "").strip() and not any((v or "").strip() for v in factors.values()):
-            return (msg(lang, "⚠ 请先描述业务。", "⚠ Describe the business first."), *empty)
+            return (say("fit_describe_first", lang), *empty)
         try:
-            progress(0.1, desc=msg(lang, "检索各模式的证据…", "Gathering evidence for each model…"))
+            progress(0.1, desc=say("fit_gathering", lang))
             analysis = self.service.fit(description or "", factors=factors)
-            progress(0.8, desc=msg(lang, "起草备忘录…", "Drafting the memo…"))
+            progress(0.8, desc=say("fit_drafting", lang))
             md_path, docx_path = self.service.write_memo(analysis)
         except FitInputError as exc:
-            text = msg(
-                lang,
-                f"⚠ 描述不足以分析：请说明业务提供什么、面向谁、如何赚钱。（{exc}）",
-                f"⚠ Not enough to analyse: {exc}.",
-            )
-            return (text, *empty)
+            return (say("fit_not_enough", lang, error=exc), *empty)
         except Exception as exc:
             log.exception("fit failed")
             error = self.short(exc)
-            return (msg(lang, f"⚠ 分析失败：{error}", f"⚠ The analysis failed: {error}"), *empty)
+            return (say("fit_failed", lang, error=error), *empty)
         progress(1.0)
-        status = msg(
-            lang, f"✓ 已完成，备忘录已保存到 {md_path.parent}", f"✓ Done; memo saved in {md_path.parent}"
-        )
+        status = say("fit_done", lang, folder=md_path.parent)
         return (
             status,
             headline(analysis, lang),
@@ -166,10 +159,13 @@ def headline(analysis: FitAnalysis, lang: str) -> str:
         if zh
         else ", ".join(MODEL_NAMES_EN[m] for m in analysis.supporting)
     )
-    return msg(
+    return say(
+        "fit_headline",
         lang,
-        f"### 主模式：{MODEL_NAMES_ZH[analysis.primary]}（{analysis.primary}）\n"
-        f"辅助模式：{supporting or '无'} · 置信度：{analysis.confidence} · 用时 {analysis.seconds:.1f} s",
-        f"### Primary model: {MODEL_NAMES_EN[analysis.primary]}\n"
-        f"Supporting: {supporting or 'none'} · confidence: {analysis.confidence} · {analysis.seconds:.1f} s",
+        primary=analysis.primary,
+        primary_zh=MODEL_NAMES_ZH[analysis.primary],
+        primary_en=MODEL_NAMES_EN[analysis.primary],
+        supporting=supporting or say("fit_no_supporting", lang),
+        confidence=analysis.confidence,
+        seconds=analysis.seconds,
     )
