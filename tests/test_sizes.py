@@ -2,7 +2,7 @@
 
 Today's offenders are listed by name; like the import rules of test_architecture.py the lists may only
 shrink: a new offender fails, and so does a listed one that is now small enough (delete it from the list).
-The web UI is checked too: its build_app closure is issue 16's page-class step."""
+The web UI is checked too: its tabs are page classes now; the onboarding builder is still listed."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "assistant"
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 80
 # issue 16 splits these (cli by command group, evaluation into tools/)
-# and the web app's tabs become page classes
-LONG_MODULES = {"cli.py", "corpus.py", "evaluation.py", "frontends/web/app.py"}
+# (the web app's tabs are page classes now; the onboarding tab's builder is still to move)
+LONG_MODULES = {"cli.py", "corpus.py", "evaluation.py"}
 LONG_FUNCTIONS = {
     ("cli.py", "evaluate"),
-    ("frontends/web/app.py", "build_app"),
     ("frontends/web/app.py", "build_onboarding"),
 }
 

@@ -162,6 +162,43 @@ def test_chat_streams_a_cited_answer_and_follows_up(page, data_dir):
     assert rows[1]["id"] == rows[0]["id"] and rows[1]["comment"] == "引用很清楚"
 
 
+def test_a_reopened_conversation_has_working_links_in_every_turn_and_exports(page, tmp_path):
+    from docx import Document
+
+    ask(page, "拼多多是如何获客的？")
+    wait_cards(page, 1)
+    ask(page, "它的核心指标是什么？")
+    wait_cards(page, 2)
+    # a reload is a new session: an empty chat, the saved conversation in the list
+    page.reload(wait_until="load")
+    page.wait_for_selector("#chat-input textarea", timeout=60_000)
+    assert page.locator("[data-testid=bot]").count() == 0
+    page.locator("#conv-list input").click()
+    page.get_by_role("option", name="拼多多是如何获客的？").first.click()
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=bot]').length == 2", timeout=30_000)
+    assert page.locator("[data-testid=user]").first.inner_text().strip() == "拼多多是如何获客的？"
+    # the first turn's [1] opens its folded card and scrolls to it
+    first = page.locator("[data-testid=bot]").first.locator("a[href='#src-1-1']").first
+    card = page.locator("#src-1-1")
+    assert not card.is_visible()
+    first.click()
+    page.wait_for_function("() => document.querySelector('#src-1-1').classList.contains('src-flash')")
+    assert card.is_visible() and "拼多多" in card.inner_text()
+    assert page.locator("#src-2-1").is_visible()  # the latest turn's cards are open anyway
+
+    page.locator("#conv-manage").get_by_text("管理对话").click()
+    page.get_by_label("Word (DOCX)").check()
+    page.locator("#conv-export").click()
+    link = page.locator("#conv-file a").first
+    link.wait_for(timeout=30_000)
+    with page.expect_download(timeout=30_000) as info:
+        link.click()
+    path = tmp_path / "conversation.docx"
+    info.value.save_as(path)
+    texts = [p.text for p in Document(str(path)).paragraphs]
+    assert "拼多多是如何获客的？" in " ".join(texts) and "参考资料" in texts
+
+
 def test_model_fit_and_docx_download(page, tmp_path):
     from docx import Document
 
@@ -223,12 +260,27 @@ def test_upload_then_find_it_in_chat_then_remove_it(page, tmp_path):
     assert "Zorblax" in page.locator("[data-testid=source-card]").first.inner_text()
 
     open_tab(page, "知识库 Knowledge")
+    # its chunks as stored, then delete it: gone from the catalogue and from "my documents"
+    page.locator("#kb-open input").press_sequentially("Zorblax")  # filters the long list of documents
+    page.get_by_role("option", name="Zorblax").first.click()
+    page.wait_for_function(
+        "() => document.querySelector('#kb-reader').innerText.includes('Zorblax')", timeout=ANSWER_TIMEOUT
+    )
+    page.locator("#kb-chunks-box").get_by_text("存储的片段").click()
+    page.wait_for_function(
+        "() => document.querySelector('#kb-chunks').textContent.includes('每周复盘')", timeout=30_000
+    )
     page.locator("#kb-mine input").click()
     page.get_by_role("option", name="Zorblax").first.click()
     page.locator("#kb-remove").click()
     page.wait_for_function(
         "() => document.querySelector('#kb-remove-report').innerText.includes('已删除')", timeout=30_000
     )
+    page.wait_for_function(
+        "() => document.querySelector('#kb-counts').innerText.includes('我的文档 0')", timeout=30_000
+    )
+    page.locator("#kb-mine input").click()
+    assert page.get_by_role("option", name="Zorblax").count() == 0
 
 
 def test_learning_path_and_a_quiz_question_with_its_explanation(page):

@@ -56,6 +56,18 @@ def msg(lang: str, zh: str, en: str) -> str:
     return en if lang == "en" else zh
 
 
+# status lines the pages say back: key -> (中文, English) with {placeholders} (resources/ui/messages.yaml)
+MESSAGES: dict[str, tuple[str, str]] = {
+    key: (zh, en) for key, (zh, en) in load_yaml("ui/messages.yaml").items()
+}
+
+
+def say(key: str, lang: str, **values: object) -> str:
+    """A status line of messages.yaml in `lang`, its placeholders filled in."""
+    zh, en = MESSAGES[key]
+    return (en if lang == "en" else zh).format(**values)
+
+
 @cache
 def asset(name: str) -> str:
     """A file of resources/ui/ (CSS, JS) as text, read once."""
