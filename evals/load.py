@@ -1,15 +1,24 @@
-"""Load test of a running Yunying app: N concurrent chat sessions, each a 3-turn conversation.
+"""Load test of a running Yunying app: N concurrent chat sessions, each a conversation of up to 3 turns.
 
     python -m assistant.cli serve --port 7860 &          # e.g. with YUNYING_LLM=none
-    python evals/load.py http://127.0.0.1:7860/ --sessions 20
+    python evals/load.py http://127.0.0.1:7860/ --sessions 20            # the Gradio app (gradio_client)
+    python evals/load.py http://127.0.0.1:7860/ --api --sessions 20      # the API (/v1/chat/completions)
+    python evals/load.py http://127.0.0.1:7860/ --api --sessions 4 --turns 1   # e.g. with the local model
 
-It starts nothing itself and talks to localhost only. Each session is its own `gradio_client.Client` (its
-own Gradio session, so the chat history lives server-side per session) and asks about a different
-company: turn 1 and 2 name it, turn 3 is a follow-up that does not ("它的核心用户是谁？"), so only the
-session's own history can tell the app which company is meant. Checks: every turn answered (non-empty,
-within the timeout), and turn 3 cites the session's own company case, first (another session's company
-leading the sources would mean its history leaked into this one). Prints one
-latency line and a JSON summary (per-turn p50/p95 in ms); exit code 0 when all passed.
+It starts nothing itself and talks to localhost only. Each session asks about a different company: turn 1
+and 2 name it, turn 3 is a follow-up that does not ("它的核心用户是谁？"), so only the session's own history
+can tell the app which company is meant.
+
+* App mode: each session is its own `gradio_client.Client` (its own Gradio session, so the history lives
+  server-side per session).
+* API mode (`--api`): each session is its own official `openai` client, streaming; the history is the
+  `messages` it sends. Every request must show its place in the API's queue: its first chunk carries
+  `queue_position` (0 = answered at once), then each move down to 0. Time to the first answer token is
+  measured beside the whole answer's.
+
+Checks: every turn answered (non-empty, within the timeout); with 3 turns, turn 3 cites the session's own
+company case, first (another session's company leading the sources would mean its history leaked into
+this one). Prints one latency line and a JSON summary (p50/p95 in ms, errors); exit code 0 when all passed.
 """
 
 from __future__ import annotations
@@ -75,6 +84,8 @@ class Session:
     cited: list[set[str]] = field(default_factory=list)
     first_cited: list[str] = field(default_factory=list)
     error: str = ""
+    first_token_ms: list[float] = field(default_factory=list)  # API mode: to the first answer text
+    positions: list[list[int]] = field(default_factory=list)  # API mode: queue positions seen, per turn
 
 
 def _texts(result: Any) -> list[str]:
@@ -82,14 +93,16 @@ def _texts(result: Any) -> list[str]:
     return [item if isinstance(item, str) else json.dumps(item, ensure_ascii=False) for item in items]
 
 
-def run_session(url: str, session: Session, timeout: float, auth: tuple[str, str] | None) -> Session:
+def run_session(
+    url: str, session: Session, timeout: float, auth: tuple[str, str] | None, turns: int = len(TURNS)
+) -> Session:
     from gradio_client import Client
 
     try:
         client = Client(url, verbose=False, auth=auth, httpx_kwargs={"timeout": timeout})
         endpoint = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/chat"]
         extra = [p.get("parameter_default") or "" for p in endpoint["parameters"][1:]]
-        for template in TURNS:
+        for template in TURNS[:turns]:
             started = time.perf_counter()
             job = client.submit(template.format(name=session.name), *extra, api_name="/chat")
             texts = _texts(job.result(timeout=timeout))
@@ -103,6 +116,58 @@ def run_session(url: str, session: Session, timeout: float, auth: tuple[str, str
     return session
 
 
+def ask_streamed(client: Any, messages: list[dict[str, str]]) -> tuple[dict[str, Any], list[int], float]:
+    """One streamed request: the final chunk's extra fields (answer, citations...), the queue positions
+    it was told, and the milliseconds to its first answer text."""
+    started = time.perf_counter()
+    first_text, final, positions = 0.0, None, []
+    stream = client.chat.completions.create(model="yunying", messages=messages, stream=True)
+    for chunk in stream:
+        extra = chunk.model_extra or {}
+        if "queue_position" in extra:
+            positions.append(int(extra["queue_position"]))
+        if not first_text and chunk.choices and chunk.choices[0].delta.content:
+            first_text = (time.perf_counter() - started) * 1000
+        if "citations" in extra:
+            final = extra
+    if final is None:
+        raise RuntimeError("the stream ended without its final chunk (answer, citations)")
+    return final, positions, first_text
+
+
+def run_api_session(url: str, session: Session, timeout: float, api_key: str, turns: int) -> Session:
+    from openai import OpenAI
+
+    try:
+        base = url.rstrip("/")
+        client = OpenAI(base_url=f"{base}/v1", api_key=api_key or "unused", max_retries=0, timeout=timeout)
+        messages: list[dict[str, str]] = []
+        for template in TURNS[:turns]:
+            messages.append({"role": "user", "content": template.format(name=session.name)})
+            started = time.perf_counter()
+            final, positions, first_text = ask_streamed(client, messages)
+            session.latencies_ms.append((time.perf_counter() - started) * 1000)
+            session.first_token_ms.append(first_text)
+            session.positions.append(positions)
+            session.answers.append(final["answer"])
+            cited = [c["doc_id"] for c in final["citations"]]
+            session.cited.append(set(cited))
+            session.first_cited.append(cited[0] if cited else "")
+            messages.append({"role": "assistant", "content": final["answer"]})
+    except Exception as exc:  # reported per session; the run goes on
+        session.error = f"{exc.__class__.__name__}: {exc}"[:300]
+    return session
+
+
+def queue_failures(s: Session) -> list[str]:
+    """API mode: each request was told its place in line, and every move down to its turn (0)."""
+    failures = []
+    for turn, seen in enumerate(s.positions, start=1):
+        if not seen or seen != list(range(seen[0], -1, -1)):
+            failures.append(f"{s.name}: turn {turn} was told the queue positions {seen}, not n, n-1, ..., 0")
+    return failures
+
+
 def percentiles(samples: list[float]) -> dict[str, float]:
     if not samples:
         return {"p50_ms": 0.0, "p95_ms": 0.0, "n": 0}
@@ -111,16 +176,19 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     return {"p50_ms": round(statistics.median(ordered), 1), "p95_ms": round(p95, 1), "n": len(ordered)}
 
 
-def judge(done: list[Session], others: set[str]) -> list[str]:
+def judge(done: list[Session], others: set[str], turns: int = len(TURNS)) -> list[str]:
     """What went wrong in the finished sessions ([] when all is well)."""
     failures: list[str] = []
     for s in done:
         if s.error:
             failures.append(f"{s.name}: {s.error}")
             continue
-        if len(s.answers) != len(TURNS) or not all(a.strip() for a in s.answers):
+        if len(s.answers) != turns or not all(a.strip() for a in s.answers):
             failures.append(f"{s.name}: {len(s.answers)} answers, some empty")
             continue
+        failures.extend(queue_failures(s))
+        if turns < len(TURNS):
+            continue  # no follow-up was asked
         # Another session's history would make turn 3 about that session's company: its case would lead
         # the sources. (A case that merely mentions this company, cited after it, is no crossing.)
         if s.first_cited[-1] in others - {s.doc_id}:
@@ -131,13 +199,22 @@ def judge(done: list[Session], others: set[str]) -> list[str]:
 
 
 def run(
-    url: str, sessions: int, timeout: float = 120.0, auth: tuple[str, str] | None = None
+    url: str,
+    sessions: int,
+    timeout: float = 120.0,
+    auth: tuple[str, str] | None = None,
+    *,
+    api: bool = False,
+    api_key: str = "",
+    turns: int = len(TURNS),
 ) -> dict[str, Any]:
     host = urlparse(url).hostname or ""
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit(f"load.py only talks to localhost, not {host!r}")
     if not 1 <= sessions <= len(COMPANIES):
         raise SystemExit(f"--sessions must be 1..{len(COMPANIES)} (one company per session)")
+    if not 1 <= turns <= len(TURNS):
+        raise SystemExit(f"--turns must be 1..{len(TURNS)}")
     chosen = [Session(name, doc_id) for name, doc_id in COMPANIES[:sessions]]
     others = {s.doc_id for s in chosen}
     started = time.perf_counter()
@@ -145,31 +222,45 @@ def run(
 
     def start(session: Session) -> Session:
         barrier.wait(timeout=timeout)  # all sessions begin together
-        return run_session(url, session, timeout, auth)
+        if api:
+            return run_api_session(url, session, timeout, api_key, turns)
+        return run_session(url, session, timeout, auth, turns)
 
     with ThreadPoolExecutor(max_workers=sessions) as pool:
         done = list(pool.map(start, chosen))
     wall = time.perf_counter() - started
 
-    failures = judge(done, others)
+    failures = judge(done, others, turns)
     all_ms = [ms for s in done for ms in s.latencies_ms]
     summary = {
         "url": url,
+        "mode": "api" if api else "app",
         "sessions": sessions,
-        "turns_per_session": len(TURNS),
+        "turns_per_session": turns,
         "answered": sum(len(s.answers) for s in done),
-        "expected": sessions * len(TURNS),
+        "expected": sessions * turns,
+        "errors": sum(1 for s in done if s.error),
         "no_crossing": not any("another session" in f for f in failures),
-        "turn3_first_source": {s.name: s.first_cited[-1] if s.first_cited else "" for s in done},
+        "turn3_first_source": {
+            s.name: s.first_cited[-1] if len(s.first_cited) == len(TURNS) else "" for s in done
+        },
         "ok": not failures,
         "failures": failures,
         "latency": percentiles(all_ms),
         "latency_by_turn": {
             str(t + 1): percentiles([s.latencies_ms[t] for s in done if len(s.latencies_ms) > t])
-            for t in range(len(TURNS))
+            for t in range(turns)
         },
         "wall_seconds": round(wall, 2),
     }
+    if api:
+        firsts = [line[0] for s in done for line in s.positions if line]
+        summary["first_token"] = percentiles([ms for s in done for ms in s.first_token_ms if ms])
+        summary["queue"] = {
+            "requests_queued": sum(1 for p in firsts if p > 0),
+            "max_position": max(firsts, default=0),
+            "first_positions": sorted(firsts),
+        }
     return summary
 
 
@@ -181,15 +272,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per turn")
     parser.add_argument("--auth", default="", help="user:password when the app asks for a login")
+    parser.add_argument("--api", action="store_true", help="drive /v1/chat/completions (openai client)")
+    parser.add_argument("--api-key", default=os.environ.get("YUNYING_LOAD_API_KEY", ""),
+                        help="the API's key, when it asks for one (or YUNYING_LOAD_API_KEY)")  # fmt: skip
+    parser.add_argument("--turns", type=int, default=len(TURNS), help="turns per session (1..3)")
     args = parser.parse_args(argv)
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
-    summary = run(args.url, args.sessions, args.timeout, auth)  # type: ignore[arg-type]
+    summary = run(
+        args.url, args.sessions, args.timeout, auth,  # type: ignore[arg-type]
+        api=args.api, api_key=args.api_key, turns=args.turns,
+    )  # fmt: skip
     lat = summary["latency"]
-    sys.stderr.write(
-        f"{summary['answered']}/{summary['expected']} turns answered by {summary['sessions']} sessions in "
-        f"{summary['wall_seconds']} s; p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms; "
-        f"{'no history crossed' if summary['no_crossing'] else 'HISTORY CROSSED'}\n"
+    line = (
+        f"{summary['mode']}: {summary['answered']}/{summary['expected']} turns answered by "
+        f"{summary['sessions']} sessions in {summary['wall_seconds']} s; p50 {lat['p50_ms']} ms, "
+        f"p95 {lat['p95_ms']} ms; {summary['errors']} errors"
     )
+    if args.api:
+        first, queue = summary["first_token"], summary["queue"]
+        line += (
+            f"; first token p50 {first['p50_ms']} ms, p95 {first['p95_ms']} ms; {queue['requests_queued']} "
+            f"requests queued (positions up to {queue['max_position']})"
+        )
+    if args.turns == len(TURNS):
+        line += "; no history crossed" if summary["no_crossing"] else "; HISTORY CROSSED"
+    sys.stderr.write(line + "\n")
     print(json.dumps(summary, ensure_ascii=False))
     return 0 if summary["ok"] else 1
 

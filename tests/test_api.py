@@ -258,7 +258,8 @@ class SlowModel:
 
 def test_requests_wait_their_turn_for_a_one_at_a_time_model(knowledge_store, embedder, models_dir):
     """With concurrency 1 (what the local model gets) four clients at once are all answered, one model call
-    at a time; the model server itself would take them all at once."""
+    at a time; the model server itself would take them all at once. Each streamed client sees its place
+    in line in its first chunk, then every move, down to 0 when its answer starts."""
     model = SlowModel()
     with StubOpenAI(reply=model) as stub:
         service = make_service(
@@ -280,6 +281,11 @@ def test_requests_wait_their_turn_for_a_one_at_a_time_model(knowledge_store, emb
                 thread.join(timeout=180)
     assert len(results) == 4 and len(stub.requests) == 4
     assert model.most == 1
+    lines = [[c.model_extra["queue_position"] for c in chunks if "queue_position" in c.model_extra]
+             for chunks in results]  # fmt: skip
+    assert sorted(line[0] for line in lines) == [0, 1, 2, 3]  # one answered at once, three in line
+    for line in lines:
+        assert line == list(range(line[0], -1, -1))  # every move shown, ending with its turn
     for chunks in results:
         text = "".join(c.choices[0].delta.content or "" for c in chunks)
         last = chunks[-1].model_extra

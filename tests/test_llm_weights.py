@@ -55,8 +55,10 @@ def source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     models = tmp_path / "models"
     models.mkdir()
     path = _fake_source(models / weights.MODEL_FILENAME)
-    monkeypatch.setattr(weights, "assemble_local_model", lambda models_dir: path)
-    monkeypatch.setattr(weights, "MODEL_SHA256", hashlib.sha256(path.read_bytes()).hexdigest())
+    monkeypatch.setattr(weights, "assemble_local_model", lambda models_dir, shipped=None: path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    fake = weights.DEFAULT_WEIGHTS.model_copy(update={"sha256": digest})
+    monkeypatch.setattr(weights, "DEFAULT_WEIGHTS", fake)
     return path
 
 
@@ -88,7 +90,7 @@ def test_q4_0_mix_converts_k_quants_and_keeps_the_rest(source: Path):
 
     marker = json.loads(target.with_name(target.name + weights.VERIFIED_SUFFIX).read_text())
     assert marker["sha256"] == hashlib.sha256(target.read_bytes()).hexdigest()
-    assert (marker["weight_type"], marker["source_sha256"]) == ("q4_0_mix", weights.MODEL_SHA256)
+    assert (marker["weight_type"], marker["source_sha256"]) == ("q4_0_mix", weights.DEFAULT_WEIGHTS.sha256)
     assert sorted(p.name for p in source.parent.iterdir() if p.name.endswith(".tmp")) == []
 
 
@@ -135,5 +137,6 @@ def test_a_cached_conversion_is_reused_and_a_corrupt_one_rebuilt(
 def test_a_conversion_from_another_source_is_rebuilt(source: Path, monkeypatch: pytest.MonkeyPatch):
     target = weights.convert_local_model(source.parent, "q4_0")
     stamp = target.stat().st_mtime_ns
-    monkeypatch.setattr(weights, "MODEL_SHA256", "0" * 64)  # the shipped model changed
+    changed = weights.DEFAULT_WEIGHTS.model_copy(update={"sha256": "0" * 64})  # the shipped model changed
+    monkeypatch.setattr(weights, "DEFAULT_WEIGHTS", changed)
     assert weights.convert_local_model(source.parent, "q4_0").stat().st_mtime_ns != stamp

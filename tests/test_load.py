@@ -1,33 +1,60 @@
-"""Concurrency (issue 9): concurrent gradio_client sessions against the served app (`--llm none`), each a
-3-turn conversation, through the load script in evals/: all answered, no history crossing sessions."""
+"""Concurrency (issues 9 and 17): concurrent sessions against the served app (`--llm none`), each a 3-turn
+conversation, through the load script in evals/: as gradio_client sessions of the app, and as streaming
+`openai` clients of the API (/v1/chat/completions). All answered, no history crossing sessions, and every
+API request told its place in the queue."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+
+import pytest
 
 from tests.conftest import REPO
 from tests.stubs import served_app
 
 SESSIONS = 8  # the full 20 is run by hand (figures in docs/deployment.md); 8 keeps CI quick
+CONCURRENCY = 4  # so that half of the API's first turns wait in line
 
 
-def test_concurrent_sessions_are_all_answered_and_never_cross(knowledge_store):
-    with served_app(knowledge_store) as (url, _):
-        result = subprocess.run(
-            [sys.executable, "evals/load.py", url, "--sessions", str(SESSIONS), "--timeout", "180"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-    summary = json.loads(result.stdout)
+@pytest.fixture(scope="module")
+def served(knowledge_store) -> Iterator[str]:
+    with served_app(knowledge_store, YUNYING_CONCURRENCY=str(CONCURRENCY)) as (url, _):
+        yield url
+
+
+def run_load(url: str, *args: str) -> tuple[dict, subprocess.CompletedProcess]:
+    result = subprocess.run(
+        [sys.executable, "evals/load.py", url, "--sessions", str(SESSIONS), "--timeout", "180", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    print(result.stderr.strip())
+    return json.loads(result.stdout), result
+
+
+def test_concurrent_sessions_are_all_answered_and_never_cross(served):
+    summary, result = run_load(served)
     assert result.returncode == 0, summary["failures"]
     assert summary["answered"] == summary["expected"] == SESSIONS * 3
     assert summary["no_crossing"] and summary["ok"]
     assert summary["latency"]["n"] == SESSIONS * 3 and summary["latency"]["p95_ms"] > 0
-    print(result.stderr.strip())
+
+
+def test_concurrent_api_clients_are_all_answered_in_turn_and_never_cross(served):
+    summary, result = run_load(served, "--api")
+    assert result.returncode == 0, summary["failures"]
+    assert summary["mode"] == "api" and summary["errors"] == 0
+    assert summary["answered"] == summary["expected"] == SESSIONS * 3
+    assert summary["no_crossing"] and summary["ok"]  # each client's own messages carry its follow-up
+    assert summary["latency"]["n"] == SESSIONS * 3 and summary["first_token"]["p95_ms"] > 0
+    first = summary["queue"]["first_positions"]
+    assert len(first) == SESSIONS * 3 and first.count(0) >= CONCURRENCY  # every request was told
+    assert "first token p50" in result.stderr and "requests queued" in result.stderr
 
 
 def test_load_script_refuses_anything_but_localhost():
@@ -63,3 +90,13 @@ def test_the_crossing_check_catches_a_leaked_history():
     failures = load.judge(leaked, others)
     assert any("another session's company (case-xiaohongshu)" in f for f in failures)
     assert any("does not cite case-jd" in f for f in failures)
+
+
+def test_the_queue_check_wants_every_move_down_to_the_turn():
+    sys.path.insert(0, str(REPO / "evals"))
+    import load
+
+    told = load.Session("京东", "case-jd", positions=[[0], [2, 1, 0]])
+    assert load.queue_failures(told) == []
+    for seen in ([], [2, 0], [1]):  # never told; a move missed; its turn never announced
+        assert load.queue_failures(load.Session("京东", "case-jd", positions=[seen]))

