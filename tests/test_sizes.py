@@ -18,7 +18,6 @@ LONG_MODULES = {"cli.py", "corpus.py", "evaluation.py", "frontends/web/app.py"}
 LONG_FUNCTIONS = {
     ("cli.py", "evaluate"),
     ("frontends/web/app.py", "build_app"),
-    ("frontends/web/app.py", "build_onboarding"),
 }
 
 
