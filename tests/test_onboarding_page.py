@@ -132,9 +132,10 @@ def test_an_empty_practice_answer_gets_a_clear_message_and_records_nothing(page,
 def test_the_language_switch_keeps_the_case_and_the_answer(page, service):
     state, *_ = page.practice_view(service.practice_case("case-keep", "zh"), 3, "zh")
     switched = page.choose("en", "practice", "", state)
-    new_state, case, answer, _ = switched[PRACTICE]
+    new_state, case, answer, feedback = switched[PRACTICE]
     assert new_state["case"]["id"] == "case-keep" and new_state["case"]["lang"] == "en"
-    assert "Read the business below" in case and "value" not in answer  # what was typed stays
+    assert "Read the business below" in case
+    assert answer == gr.update() and feedback == gr.update()  # what was typed and the feedback stay
     assert all(u == gr.update() for u in switched[QUIZ])
     other = page.next_case(new_state, "en")[0]
     assert other["case"]["id"] != "case-keep" and other["seed"] == 4

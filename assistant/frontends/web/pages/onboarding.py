@@ -210,11 +210,13 @@ class OnboardingPage:
         self, case: PracticeCase | None, seed: int, lang: str, empty: str = "", keep_answer: bool = False
     ) -> tuple[Any, ...]:
         """(practice state, case, answer box, feedback): a new case starts with an empty answer box; the
-        case shown again in the other language keeps what the learner wrote."""
+        case shown again in the other language keeps what the learner wrote and the feedback they got."""
         if case is None:
             return {"seed": seed}, html.escape(empty or tr("onb_practice_none", lang)), gr.update(), ""
         state = {"case": case.model_dump(), "seed": seed}
-        return state, case_html(case, lang), gr.update() if keep_answer else gr.update(value=""), ""
+        if keep_answer:
+            return state, case_html(case, lang), gr.update(), gr.update()
+        return state, case_html(case, lang), gr.update(value=""), ""
 
     def start_practice(
         self, lang: str, seed: int = 0, avoid: str | None = None, request: gr.Request | None = None
