@@ -9,7 +9,7 @@ import logging
 from typing import Any
 
 from assistant.frontends.web import app as _web
-from assistant.frontends.web.app import AUTH_MESSAGE, build_app, build_onboarding, queue_concurrency
+from assistant.frontends.web.app import AUTH_MESSAGE, build_app, queue_concurrency
 from assistant.frontends.web.render import (
     _short,
     document_markdown,
@@ -36,7 +36,6 @@ __all__ = [
     "TEXT",
     "_short",
     "build_app",
-    "build_onboarding",
     "document_markdown",
     "documents_table",
     "launch",

@@ -154,3 +154,24 @@ def test_a_missed_quiz_question_comes_back_as_a_question(service):
     view = service.progress("zh")
     assert "core-loop" in {w.topic for w in view.summary.weak_topics}
     assert any(s.topic == "core-loop" and s.readings for s in view.suggested)
+
+
+@pytest.mark.parametrize(
+    ("case_id", "lang", "answer"),
+    [
+        ("case-pinduoduo", "en", "Transaction-driven, I think, because it is very big."),
+        (
+            "case-pinduoduo",
+            "en",
+            "Transaction-driven, since it has a really large user base and everybody knows it.",
+        ),
+        ("case-douban", "zh", "社区驱动，因为它规模很大。"),
+        ("case-douban", "zh", "我觉得是社区驱动，因为它特别火，身边的人都在用。"),
+    ],
+)
+def test_a_right_label_with_a_content_free_reason_is_only_half_right(service, case_id, lang, answer):
+    """ "Because it is big / famous" still has a closest criterion (e5's cosines crowd together); it must
+    not count as using one, or a vague answer is graded right."""
+    feedback = service.review_practice(case_id, answer, lang)
+    assert feedback.label_correct and feedback.used == []
+    assert feedback.verdict == "half-right"

@@ -319,6 +319,35 @@ def test_learning_path_and_a_quiz_question_with_its_explanation(page):
     assert page.get_by_role("button", name="Submit").count() == 1
 
 
+def test_a_practice_round_in_the_onboarding_tab(page):
+    open_tab(page, "新人培训 Onboarding")
+    page.wait_for_selector("#quiz-options label", timeout=60_000)  # the recall quiz is up first
+    page.locator("#quiz-type label", has_text="案例练习").click()
+    page.wait_for_selector(
+        "#practice-case .practice-case", timeout=ANSWER_TIMEOUT
+    )  # the first builds the cases
+    assert page.locator("#quiz-mcq").is_hidden()
+    assert "公司名已隐去" in page.locator("#practice-case").inner_text()
+    page.locator("#practice-submit").click()  # nothing written: a short hint, nothing recorded
+    page.wait_for_function(
+        "() => document.querySelector('#practice-feedback').innerText.includes('请先写下你的判断')",
+        timeout=30_000,
+    )
+    page.locator("#practice-answer textarea").fill(
+        "主导模式是社区驱动，因为用户之间互相分享、讨论，平台靠社区氛围留住用户。"
+    )
+    page.locator("#practice-submit").click()
+    page.wait_for_selector("#practice-feedback .practice-feedback", timeout=ANSWER_TIMEOUT)
+    verdict = page.locator("#practice-feedback .practice-feedback").get_attribute("data-verdict")
+    text = page.locator("#practice-feedback").inner_text()
+    assert verdict in ("right", "half-right", "wrong")
+    assert "实际标签" in text and "你的判断：社区驱动" in text and "[1]" in text
+    assert page.locator("#practice-feedback li[data-n]").count() >= 2  # the numbered sources
+    page.wait_for_function(
+        "() => document.querySelector('#onb-progress').innerText.includes('案例练习')", timeout=30_000
+    )
+
+
 def test_eval_tab_shows_and_reruns_the_retrieval_eval(page):
     open_tab(page, "评测 Eval")
     page.wait_for_function(

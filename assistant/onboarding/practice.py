@@ -149,6 +149,15 @@ class PracticeCases:
         self._cases = _case_docs(chunks)
         self._criteria = criteria
         self._embed = embed
+        self._vague: np.ndarray | None = None
+
+    def _vague_vectors(self) -> np.ndarray:
+        """The content-free reasons of practice.yaml (both languages), embedded once, normalised."""
+        if self._vague is None:
+            reasons = [r for own in practice_config().matching.vague_reasons.values() for r in own]
+            vectors = np.asarray(self._embed(reasons), dtype=np.float32)
+            self._vague = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        return self._vague
 
     def hidden_names(self, case_id: str, lang: str) -> tuple[list[str], list[str]]:
         """The names a case's description hides: the company's (front matter) and the others'."""
@@ -198,10 +207,13 @@ class PracticeCases:
         matrix = np.stack([item.vector for _, item in columns]).astype(np.float32)
         matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
         similarities = vectors @ matrix.T  # reason sentences x criterion chunks
+        vague = (vectors @ self._vague_vectors().T).max(axis=1)  # closest content-free reason
         found: list[CriterionMatch] = []
         found_vectors: list[np.ndarray] = []
         for i in range(len(reasons)):
             best = int(similarities[i].argmax())
+            if vague[i] - similarities[i, best] >= settings.vague_margin:
+                continue  # no reason given, only a content-free one
             if similarities[i, best] - float(np.median(similarities[i])) >= settings.margin:
                 group, item = columns[best]
                 found.append(CriterionMatch(group, item, pairs[i][0], float(similarities[i, best])))

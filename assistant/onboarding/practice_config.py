@@ -20,6 +20,8 @@ class Matching(_Strict):
     min_chars: dict[str, int]
     min_chars_naming_a_model: dict[str, int]
     min_used: int
+    vague_margin: float
+    vague_reasons: dict[str, list[str]]
 
 
 class Placeholders(_Strict):

@@ -155,6 +155,7 @@ def _question(mode: FailureMode, number: int, distractors: list[str], lang: str,
         citation=citation(1, mode.chunk, mode.line),
         kind="failure-mode",
         lang=lang,
+        quiz_type="scenario",
     )
 
 

@@ -12,6 +12,7 @@ from assistant.answer.state import Citation
 from assistant.store.records import StoredChunk
 
 Lang = Literal["zh", "en"]
+QuizType = Literal["recall", "scenario"]
 
 
 class LearningModule(BaseModel):
@@ -39,6 +40,9 @@ class QuizQuestion(BaseModel):
     citation: Citation
     kind: str = Field(default="", description="Which generator made it: company-model, value-loop, ...")
     lang: str = "zh"
+    quiz_type: QuizType = Field(
+        default="recall", description="recall or scenario: the quiz it belongs to (and its progress records)."
+    )
 
 
 class QuizResult(BaseModel):
@@ -70,4 +74,4 @@ def unique_drafts(drafts: list[Draft]) -> list[Draft]:
     return list({d.id: d for d in reversed(drafts)}.values())[::-1]
 
 
-__all__ = ["Draft", "Lang", "LearningModule", "QuizQuestion", "QuizResult", "unique_drafts"]
+__all__ = ["Draft", "Lang", "LearningModule", "QuizQuestion", "QuizResult", "QuizType", "unique_drafts"]

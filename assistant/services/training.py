@@ -9,14 +9,14 @@ import random
 import threading
 from collections.abc import Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
 from assistant.onboarding import MODULE_KEYS, Lang, LearningModule, QuizQuestion, build_quiz, learning_path
 from assistant.onboarding.practice import PracticeCase, PracticeCases, PracticeFeedback
 from assistant.onboarding.quiz import grade, question_bank
 from assistant.onboarding.scenario import scenario_questions
-from assistant.onboarding.schema import QuizResult
+from assistant.onboarding.schema import QuizResult, QuizType
 from assistant.security import load_logins
 from assistant.services import learning
 from assistant.services.database import LOCAL_USER, Database
@@ -26,7 +26,7 @@ from assistant.store.records import StoredChunk
 if TYPE_CHECKING:
     from assistant.store.chroma import KnowledgeIndex
 
-QuizKind = Literal["recall", "scenario"]
+QuizKind = QuizType
 
 
 class LearningDesk:
@@ -134,13 +134,20 @@ class LearningDesk:
         return feedback
 
     def answer_quiz(
-        self, question: QuizQuestion, chosen: int, kind: QuizKind = "recall", user: str = LOCAL_USER
+        self,
+        question: QuizQuestion,
+        chosen: int,
+        kind: QuizKind | None = None,
+        user: str = LOCAL_USER,
+        record: bool = True,
     ) -> QuizResult:
-        """Grade one quiz answer and record it (a miss comes back later)."""
+        """Grade one quiz answer and record it (a miss comes back later); `kind` defaults to the
+        question's own quiz type. `record=False` only grades (a second try at a question answered)."""
         result = grade(question, chosen)
-        self.progress_store.record_result(
-            kind, question.id, question.module, result.correct, question.lang, user
-        )
+        if record:
+            self.progress_store.record_result(
+                kind or question.quiz_type, question.id, question.module, result.correct, question.lang, user
+            )
         return result
 
     def record_reading(self, module: str, user: str = LOCAL_USER) -> None:
