@@ -182,3 +182,13 @@ def test_the_two_after_a_comparison_is_a_follow_up_about_both(service):
     ]
     merged = condense_question("How do the two make money?", history, service.retriever.company_labels)
     assert "Duolingo" in merged and "Spotify" in merged
+
+
+def test_a_third_turn_about_it_is_answered_for_the_company_the_conversation_is_about(service):
+    history: list[dict[str, str]] = []
+    for question in ["美团的主导运营模式是什么？", "美团是怎么变现的？"]:
+        answer = service.ask(question, history=history)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
+    answer = service.ask("它的核心用户是谁？", history=history)
+    assert answer.standalone_question.startswith("Meituan 美团")
+    assert not answer.refused and {c.company for c in answer.citations} == {"Meituan"}

@@ -178,8 +178,11 @@ class AnswerChain:
     def _question_vector(self, state: AnswerState) -> Any:
         if state["refuse"] or not state["hits"]:
             return None
-        follow_up = bool(state["earlier"]) and self.llm is None
-        # the extractive answer chooses sentences for what this turn asks, retrieval used the merge
+        # the extractive answer chooses sentences for what this turn asks; retrieval used the merge,
+        # which holds the earlier questions' wording unless the companies they named stand in for "它"
+        # ("美团 它的核心用户是谁？" asks what this turn asks; the bare "它的核心用户是谁？" matches no
+        # sentence well enough, and the answer was refused as weak)
+        follow_up = bool(state["earlier"]) and self.llm is None and not state["companies"]
         return self.embed_query([state["question"] if follow_up else state["query"]])[0]
 
     def _select(self, state: AnswerState) -> list:
