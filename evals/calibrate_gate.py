@@ -13,8 +13,8 @@ import statistics
 import time
 
 from assistant.config import Settings
-from assistant.evaluation import load_items
 from assistant.service import Yunying
+from assistant.tools.evaluation import load_items
 
 
 def features(split: str) -> list[dict]:

@@ -19,7 +19,6 @@ from assistant.answer import Answer, AnswerChain
 from assistant.answer.gate import GateThresholds
 from assistant.config import Settings, apply_offline_env
 from assistant.errors import check_text
-from assistant.evaluation import ReportView, read_report, run_retrieval_eval
 from assistant.feedback import Feedback, append_feedback
 from assistant.fit import (
     FitAnalysis,
@@ -38,6 +37,7 @@ from assistant.services.library import KnowledgeLibrary
 from assistant.services.training import LearningDesk, QuizKind
 from assistant.store.chroma import KnowledgeIndex
 from assistant.store.records import IngestProgress, IngestReport
+from assistant.tools.evaluation import ReportView, read_report, run_retrieval_eval
 
 log = logging.getLogger("yunying.service")
 
