@@ -12,7 +12,7 @@ import json
 import statistics
 import time
 
-from assistant.config import Settings
+from assistant.core.settings import Settings
 from assistant.service import Yunying
 from assistant.tools.evaluation import load_items
 

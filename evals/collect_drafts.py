@@ -16,7 +16,7 @@ from typing import Any
 from langchain_core.callbacks import BaseCallbackHandler
 
 from assistant.answer.state import Answer
-from assistant.config import Settings
+from assistant.core.settings import Settings
 from assistant.service import Yunying
 from assistant.tools.evaluation import load_items
 

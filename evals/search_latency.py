@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.config import Settings, apply_offline_env  # noqa: E402
+from assistant.core.settings import Settings, apply_offline_env
 from assistant.tools.bench import time_calls  # noqa: E402
 
 

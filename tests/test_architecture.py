@@ -24,6 +24,17 @@ LIBRARY_EXCEPTIONS: set[tuple[str, str]] = set()
 # import cycles between modules of the package, as sorted pairs of their members; function-level
 # imports count too, since they only hide a cycle
 CYCLE_EXCEPTIONS: set[frozenset[str]] = set()
+ABOVE_RETRIEVAL = (
+    "assistant.answer",
+    "assistant.fit",
+    "assistant.onboarding",
+    "assistant.services",
+    "assistant.tools",
+    "assistant.frontends",
+    "assistant.service",
+    "assistant.ui",
+    "assistant.cli",
+)
 # packages that sit low in the one-way flow, and the package modules they must never import
 LOWER_LAYERS = {
     "assistant.core": ("assistant.",),  # core imports nothing of the package but core itself
@@ -33,6 +44,10 @@ LOWER_LAYERS = {
     "assistant.services": ("assistant.service", "assistant.ui", "assistant.cli", "assistant.frontends"),
     "assistant.tools": ("assistant.service", "assistant.ui", "assistant.cli", "assistant.frontends"),
     "assistant.resources": ("assistant.",),
+    # below the answer stages: the store, what feeds it and what searches it
+    "assistant.ingest": ABOVE_RETRIEVAL + ("assistant.retrieval",),
+    "assistant.store": ABOVE_RETRIEVAL + ("assistant.retrieval",),
+    "assistant.retrieval": ABOVE_RETRIEVAL,
 }
 
 

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from assistant.corpus import sha256_bytes
+from assistant.ingest.loaders import sha256_bytes
 from assistant.retrieval import HybridRetriever
 from assistant.store.chroma import KnowledgeIndex
 from assistant.tools import doctor as d

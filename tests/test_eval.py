@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from assistant.corpus import discover, load_document
+from assistant.ingest.loaders import discover, load_document
 from assistant.tools.evaluation import (
     REPO_EVALS,
     key_point_coverage,

@@ -16,17 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.config import Settings
-from assistant.corpus import (
-    MODEL_KEYS,
-    Chunk,
-    CorpusError,
-    Document,
-    chunk_document,
-    chunking_signature,
-    discover,
-    load_document,
-)
+from assistant.core.schema import Chunk, Document
+from assistant.core.settings import Settings
+from assistant.core.vocabulary import MODEL_KEYS
+from assistant.ingest.chunking import chunk_document, chunking_signature
+from assistant.ingest.loaders import CorpusError, discover, load_document
 from assistant.store.records import FailedFile, IngestReport, StoredDocument
 from assistant.store.tokenizer import TOKENIZER_VERSION, dictionary_fingerprint, tokenize
 

@@ -11,7 +11,7 @@ import sys
 import typer
 from pydantic import ValidationError
 
-from assistant.config import Settings
+from assistant.core.settings import Settings
 from assistant.frontends.cli import (
     ask,
     config,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from assistant.config import Settings
+from assistant.core.settings import Settings
 from assistant.frontends.cli.service_access import print_json
 
 

@@ -46,7 +46,7 @@ def fit(
     except FitInputError as exc:
         raise CommandError(str(exc)) from exc
     if memo is not None:
-        from assistant.memo import export
+        from assistant.fit.export import export
 
         export(analysis, memo)
     if as_json:
@@ -73,7 +73,7 @@ def _factors(business_type: str, resources: str, target_users: str, stage: str) 
 
 
 def _read_description(file: Path) -> str:
-    from assistant.corpus import decode_text
+    from assistant.ingest.loaders import decode_text
 
     try:
         text, _ = decode_text(file.read_bytes())

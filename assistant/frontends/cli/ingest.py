@@ -28,7 +28,7 @@ def ingest(
     ] = None,
 ) -> None:
     """Add, update or remove documents in the store, embedding only what changed."""
-    from assistant.corpus import CorpusError
+    from assistant.ingest.loaders import CorpusError
 
     if watch is not None:
         if paths:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from assistant.config import Settings
+from assistant.core.settings import Settings
 
 
 def _service() -> Any:

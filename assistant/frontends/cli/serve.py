@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from assistant.config import Settings
+from assistant.core.settings import Settings
 from assistant.frontends.cli.service_access import service
 
 log = logging.getLogger("yunying.serve")
@@ -29,7 +29,7 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the Gradio app (chat with source cards) and the OpenAI-compatible API (/v1) on one port."""
-    from assistant.security import serve_api_keys, serve_logins
+    from assistant.services.security import serve_api_keys, serve_logins
 
     settings = Settings()
     host = host or settings.host

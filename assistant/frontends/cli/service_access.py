@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any
 
-from assistant.config import Settings
+from assistant.core.settings import Settings
 
 
 class CommandError(ValueError):

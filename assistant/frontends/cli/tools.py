@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from assistant.config import Settings
+from assistant.core.settings import Settings
 from assistant.frontends.cli.embedding_progress import embedding_progress
 from assistant.frontends.cli.options import LLMOpt
 from assistant.frontends.cli.service_access import CommandError, print_json, service

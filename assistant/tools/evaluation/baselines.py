@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.config import Settings
+from assistant.core.settings import Settings
 
 
 class LangChainDefaultBaseline:
@@ -19,7 +19,7 @@ class LangChainDefaultBaseline:
         from langchain_huggingface import HuggingFaceEmbeddings
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-        from assistant.corpus import discover, load_document
+        from assistant.ingest.loaders import discover, load_document
 
         documents = []
         for path in discover(sources):

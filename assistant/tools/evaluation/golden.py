@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assistant import resources as package_resources
 from assistant.answer.state import Turn
-from assistant.corpus import ModelKey
+from assistant.core.vocabulary import ModelKey
 
 ItemType = Literal["in_scope", "follow_up", "out_of_scope", "injection", "figure_trap"]
 Split = Literal["dev", "test", "all"]

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from assistant.config import Settings
+from assistant.core.settings import Settings
 from assistant.store.records import IngestProgress
 from assistant.tools.evaluation.answers import answer_summary, score_answer
 from assistant.tools.evaluation.golden import REPO_EVALS, EvalItem, load_items
