@@ -5,7 +5,7 @@ Ingestion needs no side file: every chunk carries its document's content hash, s
 count, so the store itself says which documents are complete and current. That keeps it correct after an
 interrupted run and when the store is a shared Chroma server. `KnowledgeIndex.ingest` (store.chroma)
 carries the plan out. (It stays in store/ rather than a package of its own: it is one plan function over
-the store's own records, and the loaders and chunker it uses already live in `assistant.corpus`.)
+the store's own records, and the loaders and chunker it uses live in `assistant.ingest`.)
 """
 
 from __future__ import annotations
