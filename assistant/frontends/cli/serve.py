@@ -1,5 +1,5 @@
 """`yunying serve`: the Gradio app and the OpenAI-compatible API (/v1) on one port. The store is brought up
-to date (incrementally) here, before anything is served: the web and API packages never ingest."""
+to date (incrementally) before anything is served; the web package never ingests."""
 
 from __future__ import annotations
 
@@ -37,14 +37,17 @@ def serve(
     logins = serve_logins(settings, host, insecure)  # refuses before anything slow is loaded
     api_keys = None if no_api else serve_api_keys(settings, host, insecure)
     yunying = service(settings)
-    bring_store_up_to_date(yunying)
     if no_api:
         from assistant.frontends.web.app import launch
 
+        bring_store_up_to_date(yunying)
         launch(yunying, host=host, port=port, auth=logins)
         return
     from assistant.frontends.api import serve as serve_app_and_api
 
+    # The API's server still builds the app through assistant.ui.ready_app, which brings the store up to
+    # date itself: ingesting here too would do it twice (about 20 s more to start on a loaded machine).
+    # When frontends/api takes the web package's ready_app instead, call bring_store_up_to_date here.
     serve_app_and_api(yunying, host=host, port=port, logins=logins, api_keys=api_keys)
 
 
