@@ -12,9 +12,9 @@ import json
 import statistics
 import time
 
-from assistant.config import Settings
-from assistant.evaluation import load_items
+from assistant.core.settings import Settings
 from assistant.service import Yunying
+from assistant.tools.evaluation import load_items
 
 
 def features(split: str) -> list[dict]:

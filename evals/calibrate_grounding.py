@@ -23,9 +23,10 @@ import yaml
 
 from assistant.answer.grounding import GroundingChecker, GroundingThresholds, lexical_support, readable_text
 from assistant.answer.state import Citation
-from assistant.config import Settings
+from assistant.core.settings import Settings
 from assistant.core.text import detect_lang
-from assistant.corpus import discover, load_document, sections
+from assistant.ingest.chunking import sections
+from assistant.ingest.loaders import discover, load_document
 from assistant.service import Yunying
 
 HERE = Path(__file__).resolve().parent / "grounding"

@@ -16,9 +16,9 @@ from typing import Any
 from langchain_core.callbacks import BaseCallbackHandler
 
 from assistant.answer.state import Answer
-from assistant.config import Settings
-from assistant.evaluation import load_items
+from assistant.core.settings import Settings
 from assistant.service import Yunying
+from assistant.tools.evaluation import load_items
 
 
 class DraftRecorder(BaseCallbackHandler):

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import sys
 
-from assistant.evaluation import fit_accuracy, load_fit_cases
 from assistant.service import Yunying
+from assistant.tools.evaluation import fit_accuracy, load_fit_cases
 
 
 def _option(argv: list[str], name: str) -> str | None:

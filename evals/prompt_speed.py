@@ -102,7 +102,7 @@ def measure(config: dict[str, str], runs: int, decode: int, seed: int) -> dict[s
     """Load one server with ``config`` and time ``runs`` fresh RAG prompts (after one warm-up)."""
     import xllamacpp
 
-    from assistant.config import Settings
+    from assistant.core.settings import Settings
     from assistant.llm.local import flash_attn_value
     from assistant.llm.weights import local_model_file
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.bench import time_calls  # noqa: E402
-from assistant.config import Settings, apply_offline_env  # noqa: E402
+from assistant.core.settings import Settings, apply_offline_env
+from assistant.tools.bench import time_calls  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("-k", type=int, default=5)
     args = parser.parse_args(argv)
     apply_offline_env()
-    from assistant.evaluation import load_items
     from assistant.service import Yunying
+    from assistant.tools.evaluation import load_items
 
     settings = Settings()
     service = Yunying(settings)

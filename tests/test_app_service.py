@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from assistant.feedback import read_feedback
+from assistant.ingest.uploads import safe_filename
 from assistant.service import Yunying
-from assistant.uploads import safe_filename
+from assistant.services.feedback import read_feedback
 from tests.conftest import KNOWLEDGE
 
 TERM = "Zorblax 留存飞轮"

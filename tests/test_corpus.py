@@ -7,13 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.corpus import (
-    CorpusError,
-    chunk_document,
-    discover,
-    load_document,
-    split_sentences,
-)
+from assistant.ingest.chunking import chunk_document, split_sentences
+from assistant.ingest.loaders import CorpusError, discover, load_document
 
 FRAMEWORK_DOC = """---
 id: framework-test

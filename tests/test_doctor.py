@@ -13,10 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-from assistant import doctor as d
-from assistant.corpus import sha256_bytes
+from assistant.ingest.loaders import sha256_bytes
 from assistant.retrieval import HybridRetriever
 from assistant.store.chroma import KnowledgeIndex
+from assistant.tools import doctor as d
 from tests.conftest import KNOWLEDGE, REPO, cli_env, run_cli
 from tests.test_index import write_doc
 

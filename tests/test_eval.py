@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from assistant.corpus import discover, load_document
-from assistant.evaluation import (
+from assistant.ingest.loaders import discover, load_document
+from assistant.tools.evaluation import (
     REPO_EVALS,
     key_point_coverage,
     load_fit_cases,

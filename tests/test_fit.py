@@ -10,10 +10,10 @@ import yaml
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from assistant.config import Settings
-from assistant.evaluation import GOLDEN_DIR, load_fit_cases
 from assistant.fit import FitInputError, SelectionFactors, llm_summary, parse_spans
-from assistant.memo import export, render_markdown
+from assistant.fit.export import export, render_markdown
 from assistant.service import Yunying
+from assistant.tools.evaluation import GOLDEN_DIR, load_fit_cases
 from tests.conftest import run_cli
 
 HR_SAAS = (

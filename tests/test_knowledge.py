@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.corpus import ENGLISH_CHUNK_FACTOR, MODEL_KEYS, chunk_document, discover, load_document
+from assistant.core.vocabulary import MODEL_KEYS
+from assistant.ingest.chunking import ENGLISH_CHUNK_FACTOR, chunk_document
+from assistant.ingest.loaders import discover, load_document
 from tests.conftest import KNOWLEDGE, REPO
 
 ESSAY = REPO.parent / "shared" / "seed" / "operating-models.zh.md"

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from assistant.config import Settings
 from assistant.core.vocabulary import MODEL_KEYS, MODEL_LABELS
-from assistant.corpus import split_sentences
+from assistant.ingest.chunking import split_sentences
 from assistant.onboarding import question_bank
 from assistant.onboarding.contract import Contract, contract, wording
 from assistant.onboarding.framework_questions import in_order, trend_questions

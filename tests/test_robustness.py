@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.corpus import CorpusError, discover, load_document
 from assistant.errors import InputError
+from assistant.ingest.loaders import CorpusError, discover, load_document
 from assistant.store.chroma import KnowledgeIndex
 from tests.conftest import run_cli
 from tests.test_corpus import minimal_pdf

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from assistant.config import Settings
-from assistant.security import SecurityError, is_loopback, load_logins, serve_logins
+from assistant.services.security import SecurityError, is_loopback, load_logins, serve_logins
 from assistant.ui import queue_concurrency
 from tests.conftest import run_cli
 from tests.stubs import StubOpenAI, free_port, served_app
@@ -164,7 +164,7 @@ def test_a_fake_source_number_in_the_question_is_never_cited(knowledge_store):
 def test_the_log_file_masks_secrets_even_inside_tracebacks(tmp_path):
     import logging
 
-    from assistant.logs import configure_logging
+    from assistant.services.logs import configure_logging
 
     config = settings(data_dir=tmp_path, openai_api_key=SECRET, auth=f"ann:{PASSWORD}")
     path = configure_logging(config)

@@ -12,12 +12,9 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "assistant"
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 80
-# issue 16 splits these (cli by command group, evaluation into tools/)
-# (the web app's tabs are page classes now)
-LONG_MODULES = {"cli.py", "corpus.py", "evaluation.py"}
-LONG_FUNCTIONS = {
-    ("cli.py", "evaluate"),
-}
+# issue 16 split the offenders (cli by command group, evaluation into tools/, the web tabs into pages)
+LONG_MODULES: set[str] = set()
+LONG_FUNCTIONS: set[tuple[str, str]] = set()
 
 
 def _sources() -> dict[str, str]:
@@ -31,14 +28,14 @@ def long_modules() -> set[str]:
     return {name for name, text in _sources().items() if len(text.splitlines()) > MAX_MODULE_LINES}
 
 
-def long_functions() -> set[tuple[str, str]]:
+def long_functions(limit: int = MAX_FUNCTION_LINES) -> set[tuple[str, str]]:
     return {
         (name, node.name)
         for name, text in _sources().items()
         for node in ast.walk(ast.parse(text))
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         and node.end_lineno is not None
-        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+        and node.end_lineno - node.lineno + 1 > limit
     }
 
 
@@ -58,4 +55,6 @@ def test_the_size_scan_sees_real_code():
     # a scan that read nothing would pass vacuously: the service and its methods are there
     sources = _sources()
     assert "services/yunying.py" in sources and "frontends/web/app.py" in sources
-    assert ("cli.py", "evaluate") in long_functions()
+    # and it measures functions: the CLI's entry point (about 30 lines) is over a limit of 20
+    assert ("frontends/cli/app.py", "main") in long_functions(limit=20)
+    assert ("frontends/cli/app.py", "main") not in long_functions()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from assistant.corpus import discover, load_document
+from assistant.ingest.loaders import discover, load_document
 from assistant.resources import load_yaml
 from assistant.store import tokenizer as tk
 from tests.conftest import KNOWLEDGE, REPO

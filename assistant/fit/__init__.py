@@ -2,7 +2,7 @@
 rule, the framework's criteria, the analogous cases), propose supporting models and compose a memo whose
 every knowledge sentence is a cited passage.
 
-    profile -> criteria + analogies -> scoring -> rationale/recommend -> memo (rendered by assistant.memo)
+    profile -> criteria + analogies -> scoring -> rationale/recommend -> memo (rendered by fit/export.py)
 """
 
 from __future__ import annotations

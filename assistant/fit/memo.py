@@ -1,6 +1,6 @@
 """The memo's grounded content: every knowledge claim is a sentence (or clause) of a cited chunk, taken
 from core-loop.md's and support-systems.md's per-model sections, the primary model's document and the
-analogous cases; the user's own words are marked as theirs. Rendering is assistant/memo.py's."""
+analogous cases; the user's own words are marked as theirs. Rendering is assistant/fit/export.py's."""
 
 from __future__ import annotations
 

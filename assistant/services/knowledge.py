@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from assistant.corpus import discover
+from assistant.ingest.loaders import discover
 from assistant.store.records import IngestReport, StoredChunk
 
 log = logging.getLogger("yunying.watch")

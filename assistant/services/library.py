@@ -11,12 +11,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.catalog import DocumentInfo, catalog, document_body
-from assistant.config import Settings
-from assistant.corpus import user_doc_id
+from assistant.core.settings import Settings
+from assistant.ingest.loaders import user_doc_id
+from assistant.ingest.uploads import RemoveResult, UploadResult, check_upload, safe_filename, store_upload
+from assistant.services.catalog import DocumentInfo, catalog, document_body
 from assistant.services.knowledge import ChunkView, watch_folder
 from assistant.store.records import IngestReport
-from assistant.uploads import RemoveResult, UploadResult, check_upload, safe_filename, store_upload
 
 if TYPE_CHECKING:
     from assistant.store.chroma import KnowledgeIndex

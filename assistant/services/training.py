@@ -11,16 +11,16 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from assistant.config import Settings
+from assistant.core.settings import Settings
 from assistant.onboarding import MODULE_KEYS, Lang, LearningModule, QuizQuestion, build_quiz, learning_path
 from assistant.onboarding.practice import PracticeCase, PracticeCases, PracticeFeedback
 from assistant.onboarding.quiz import grade, question_bank
 from assistant.onboarding.scenario import scenario_questions
 from assistant.onboarding.schema import QuizResult, QuizType
-from assistant.security import load_logins
 from assistant.services import learning
 from assistant.services.database import LOCAL_USER, Database
 from assistant.services.progress import ProgressStore, ProgressSummary
+from assistant.services.security import load_logins
 from assistant.store.records import StoredChunk
 
 if TYPE_CHECKING:

@@ -17,10 +17,8 @@ from pydantic import ValidationError
 
 from assistant.answer import Answer, AnswerChain
 from assistant.answer.gate import GateThresholds
-from assistant.config import Settings, apply_offline_env
-from assistant.errors import check_text
-from assistant.evaluation import ReportView, read_report, run_retrieval_eval
-from assistant.feedback import Feedback, append_feedback
+from assistant.core.errors import check_text
+from assistant.core.settings import Settings, apply_offline_env
 from assistant.fit import (
     FitAnalysis,
     FitAnalyzer,
@@ -29,15 +27,17 @@ from assistant.fit import (
     enrich_with_llm,
     llm_profile_spans,
 )
-from assistant.logs import configure_logging
 from assistant.retrieval import Hit, HybridRetriever, Mode, SearchFilters
 from assistant.services.conversations import Conversations
 from assistant.services.database import LOCAL_USER, Database
+from assistant.services.feedback import Feedback, append_feedback
 from assistant.services.gaps import Gaps
 from assistant.services.library import KnowledgeLibrary
+from assistant.services.logs import configure_logging
 from assistant.services.training import LearningDesk, QuizKind
 from assistant.store.chroma import KnowledgeIndex
 from assistant.store.records import IngestProgress, IngestReport
+from assistant.tools.evaluation import ReportView, read_report, run_retrieval_eval
 
 log = logging.getLogger("yunying.service")
 
@@ -196,7 +196,7 @@ class Yunying(KnowledgeLibrary, LearningDesk):
         the scoring are deterministic; an LLM backend reads the profile as spans of the description and
         adds a grounding-checked rationale and summary. `factors` are the optional selection factors
         (business_type, resources, target_users, stage) of the app's form."""
-        from assistant.memo import render_markdown
+        from assistant.fit.export import render_markdown
 
         if isinstance(factors, dict):
             try:
@@ -268,7 +268,7 @@ class Yunying(KnowledgeLibrary, LearningDesk):
 
     def write_memo(self, analysis: FitAnalysis, stem: str | None = None) -> tuple[Path, Path]:
         """The memo as Markdown and DOCX under DATA_DIR/memos (one pair per analysis)."""
-        from assistant.memo import export
+        from assistant.fit.export import export
 
         stem = stem or time.strftime("memo-%Y%m%d-%H%M%S-") + f"{time.perf_counter_ns() % 10_000:04d}"
         folder = self.settings.memos_dir

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from assistant.config import Settings
+from assistant.core.settings import Settings
 from assistant.store.embedder import E5_MODEL_NAME, E5Embedder, build_e5_folder, passage_cache_path
 from assistant.store.generation import StoreGeneration
 from assistant.store.ingest import PendingDocument, chunk_metadata, plan_ingest

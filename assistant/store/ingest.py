@@ -5,7 +5,7 @@ Ingestion needs no side file: every chunk carries its document's content hash, s
 count, so the store itself says which documents are complete and current. That keeps it correct after an
 interrupted run and when the store is a shared Chroma server. `KnowledgeIndex.ingest` (store.chroma)
 carries the plan out. (It stays in store/ rather than a package of its own: it is one plan function over
-the store's own records, and the loaders and chunker it uses already live in `assistant.corpus`.)
+the store's own records, and the loaders and chunker it uses live in `assistant.ingest`.)
 """
 
 from __future__ import annotations
@@ -16,17 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.config import Settings
-from assistant.corpus import (
-    MODEL_KEYS,
-    Chunk,
-    CorpusError,
-    Document,
-    chunk_document,
-    chunking_signature,
-    discover,
-    load_document,
-)
+from assistant.core.schema import Chunk, Document
+from assistant.core.settings import Settings
+from assistant.core.vocabulary import MODEL_KEYS
+from assistant.ingest.chunking import chunk_document, chunking_signature
+from assistant.ingest.loaders import CorpusError, discover, load_document
 from assistant.store.records import FailedFile, IngestReport, StoredDocument
 from assistant.store.tokenizer import TOKENIZER_VERSION, dictionary_fingerprint, tokenize
 

@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from assistant.corpus import CorpusError, discover, load_document
+from assistant.ingest.loaders import CorpusError, discover, load_document
 from assistant.resources import load_yaml
 
 # Bump when tokenization changes: stored BM25 tokens are then recomputed on the next ingest. (The user

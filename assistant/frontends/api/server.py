@@ -21,11 +21,12 @@ def combined_app(
     logins: list[tuple[str, str]] | None = None,
     api_keys: Sequence[str] | None = None,
 ) -> FastAPI:
-    """The API beside the app. `logins` guard the Gradio pages (as `ui.launch` does), `api_keys` the API:
-    each side keeps its own way of logging in."""
+    """The API beside the app. `logins` guard the Gradio pages (as the web app's `launch` does),
+    `api_keys` the API: each side keeps its own way of logging in."""
     import gradio as gr
 
-    from assistant.ui import AUTH_MESSAGE, launch_options, ready_app
+    from assistant.frontends.web.app import AUTH_MESSAGE, ready_app
+    from assistant.frontends.web.text import launch_options
 
     app = create_api(service, api_keys)
     # with mount_gradio_app, css/theme/head are its own arguments, as they are launch's in Gradio 6

@@ -4,30 +4,19 @@ are recorded to the learner's progress (the local user: the CLI has no logins)."
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated, Any
 
 import typer
 
-from assistant.config import Settings
-
-
-def _service() -> Any:
-    from assistant.service import Yunying
-
-    return Yunying(Settings())
+from assistant.frontends.cli.service_access import print_json
+from assistant.frontends.cli.service_access import service as make_service
 
 
 def _labels(lang: str) -> dict[str, str]:
     from assistant.services.progress import progress_config
 
     return progress_config().labels[lang]
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
-    sys.stdout.flush()
 
 
 def _print_feedback(feedback: Any, lang: str) -> None:
@@ -63,7 +52,7 @@ def run_practice(
 ) -> None:
     """A practice round. With `answer`: feedback on the first case; on a terminal without one: each case
     is asked in turn; otherwise the cases are printed (to answer later with --answer)."""
-    service = _service()
+    service = make_service()
     cases = (
         [service.practice_case(case_id, lang)] if case_id else service.practice_round(lang, n=n, seed=seed)
     )
@@ -72,14 +61,14 @@ def run_practice(
     if answer is not None:
         feedback = service.review_practice(cases[0].id, answer, lang)
         if as_json:
-            _print_json(_feedback_json(cases[0], feedback))
+            print_json(_feedback_json(cases[0], feedback))
             return
         _print_case(cases[0], 1, 1, lang)
         _print_feedback(feedback, lang)
         return
     if as_json or not sys.stdin.isatty():
         if as_json:
-            _print_json([c.model_dump(mode="json") for c in cases])
+            print_json([c.model_dump(mode="json") for c in cases])
         else:
             for number, case in enumerate(cases, start=1):
                 _print_case(case, number, len(cases), lang)
@@ -95,10 +84,10 @@ def run_quiz_answers(questions: list[Any], kind: str, answers: str, as_json: boo
     letters = [a.strip().upper() for a in answers.replace("，", ",").split(",") if a.strip()]
     if len(letters) != len(questions) or any(len(a) != 1 or not "A" <= a <= "Z" for a in letters):
         raise ValueError(f"--answer takes one letter per question, e.g. A,C,B ({len(questions)} questions)")
-    service = _service()
+    service = make_service()
     results = [service.answer_quiz(q, ord(a) - 65, kind) for q, a in zip(questions, letters, strict=True)]
     if as_json:
-        _print_json([r.model_dump(mode="json", exclude={"citation": {"text"}}) for r in results])
+        print_json([r.model_dump(mode="json", exclude={"citation": {"text"}}) for r in results])
         return
     for number, (q, r) in enumerate(zip(questions, results, strict=True), start=1):
         mark = "✓" if r.correct else f"✗ {chr(65 + r.answer_index)}"
@@ -140,7 +129,7 @@ def _print_progress(view: Any, lang: str) -> None:
 
 def _print_team(summaries: list[Any], as_json: bool) -> None:
     if as_json:
-        _print_json([s.model_dump(mode="json") for s in summaries])
+        print_json([s.model_dump(mode="json") for s in summaries])
         return
     for s in summaries:
         tallies = ", ".join(f"{kind} {t.correct}/{t.answered}" for kind, t in s.tallies.items())
@@ -164,7 +153,7 @@ def register(app: typer.Typer) -> None:
         """Show what you have read and answered, your weak topics and what is due for review."""
         if lang not in ("zh", "en"):
             raise ValueError(f"unknown language '{lang}': use zh or en")
-        service = _service()
+        service = make_service()
         if read is not None:
             service.record_reading(read)
         if team:
@@ -172,7 +161,7 @@ def register(app: typer.Typer) -> None:
             return
         view = service.progress(lang)
         if as_json:
-            _print_json(
+            print_json(
                 view.model_dump(
                     mode="json", exclude={"suggested": {"__all__": {"readings": {"__all__": {"text"}}}}}
                 )

@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any
 
-from assistant.config import Settings
+from assistant.core.settings import Settings
 
 
 class CommandError(ValueError):
@@ -14,13 +14,14 @@ class CommandError(ValueError):
 
 
 def service(settings: Settings | None = None) -> Any:
-    from assistant.service import Yunying
+    from assistant.services.yunying import Yunying
 
     return Yunying(settings or Settings())
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    """One JSON value on a line; dates and paths (progress records hold them) as their text."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
     sys.stdout.flush()
 
 

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from assistant.corpus import CorpusError, discover, load_document
+from assistant.ingest.loaders import CorpusError, discover, load_document
 from assistant.store.chroma import KnowledgeIndex
 from assistant.store.embedder import E5_MODEL_NAME
 from assistant.store.ingest import store_signature

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from assistant.corpus import MODEL_NAMES_ZH
+from assistant.core.vocabulary import MODEL_LABELS
 from assistant.fit import MODEL_NAMES_EN, FitAnalysis
 from assistant.fit.memo import user_fact
 from assistant.fit.scoring import effective_weights, scoring_config
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
 CONFIDENCE_ZH = {"high": "高", "medium": "中", "low": "低"}
 
@@ -25,7 +25,7 @@ def _environment() -> Environment:
         autoescape=False,
         keep_trailing_newline=True,
     )
-    env.filters["zhname"] = lambda m: MODEL_NAMES_ZH[m]
+    env.filters["zhname"] = lambda m: MODEL_LABELS["zh"][m]
     env.filters["enname"] = lambda m: MODEL_NAMES_EN[m]
     env.filters["cell"] = lambda text: str(text).replace("|", "/").replace("\n", " ")
     return env
@@ -55,7 +55,7 @@ def render_markdown(analysis: FitAnalysis) -> str:
     template = _environment().get_template("memo.zh.md.j2" if zh else "memo.en.md.j2")
     weights = {k: f"{v:.2f}" for k, v in effective_weights(analysis.profile).items()}
     text = template.render(
-        a=analysis, zh=MODEL_NAMES_ZH, en=MODEL_NAMES_EN, profile_rows=_profile_rows(analysis),
+        a=analysis, zh=MODEL_LABELS["zh"], en=MODEL_NAMES_EN, profile_rows=_profile_rows(analysis),
         conf=CONFIDENCE_ZH[analysis.confidence], w=weights,
     )  # fmt: skip
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"

@@ -6,195 +6,25 @@ baselines the eval suite measures against. `as_langchain()` adapts it to LangCha
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Sequence
 from typing import Any, Literal
 
-import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field
 
-from assistant.companies import CompanyNames
-from assistant.config import Settings
+from assistant.core.settings import Settings
 from assistant.core.text import detect_lang
-from assistant.corpus import MODEL_KEYS, Kind, ModelKey, Topic
+from assistant.retrieval.bm25 import BM25Index
+from assistant.retrieval.companies import CompanyNames
+from assistant.retrieval.filters import SearchFilters
+from assistant.retrieval.fusion import one_per_twin_section, reciprocal_rank_fusion
+from assistant.retrieval.hits import Hit, hit_from
 from assistant.store.chroma import KnowledgeIndex
-from assistant.store.records import StoredChunk
-from assistant.store.tokenizer import tokenize
 
 Mode = Literal["hybrid", "dense", "bm25"]
-
-
-class SearchFilters(BaseModel):
-    """Metadata filters; all given ones must hold. `models` matches chunks tagged with any of them."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: Kind | None = None
-    topic: Topic | None = None
-    models: list[ModelKey] = Field(default_factory=list)
-    company: str | None = None
-
-    @field_validator("company")
-    @classmethod
-    def _strip(cls, value: str | None) -> str | None:
-        value = (value or "").strip()
-        return value or None
-
-    def is_empty(self) -> bool:
-        return not (self.kind or self.topic or self.models or self.company)
-
-    def where(self) -> dict[str, Any] | None:
-        """The same filter as a Chroma `where` clause."""
-        clauses: list[dict[str, Any]] = []
-        if self.kind:
-            clauses.append({"kind": self.kind})
-        if self.topic:
-            clauses.append({"topic": self.topic})
-        if self.models:
-            ors = [{f"model_{m}": True} for m in self.models]
-            clauses.append(ors[0] if len(ors) == 1 else {"$or": ors})
-        if self.company:
-            clauses.append({"$or": [{"company_key": self.company.lower()}, {"company_zh": self.company}]})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-    def accepts(self, meta: dict[str, Any]) -> bool:
-        """The same filter evaluated in Python, for BM25 candidates."""
-        if self.kind and meta.get("kind") != self.kind:
-            return False
-        if self.topic and meta.get("topic") != self.topic:
-            return False
-        if self.models and not any(meta.get(f"model_{m}") for m in self.models):
-            return False
-        return (
-            not self.company
-            or self.company.lower() == meta.get("company_key")
-            or (self.company == meta.get("company_zh"))
-        )
-
-
-class Hit(BaseModel):
-    """One search result. The CLI's JSON hit is this model, flattened; fields are only ever added."""
-
-    rank: int
-    score: float = Field(description="Fused score (reciprocal rank fusion) in hybrid mode.")
-    chunk_id: str
-    doc_id: str
-    title: str
-    kind: str
-    topic: str | None = None
-    models: list[str] = Field(default_factory=list)
-    company: str | None = None
-    company_zh: str | None = None
-    heading: str = ""
-    text: str
-    lang: str = "zh"
-    source: str = ""
-    dense_score: float | None = Field(default=None, description="Cosine similarity to the query.")
-    bm25_score: float | None = None
-    pair_id: str = Field(default="", description="The original's id for a document and its translated twin.")
-    section: int = 0
-
-
-def _hit_from(rank: int, score: float, chunk_id: str, text: str, meta: dict[str, Any]) -> Hit:
-    models = [m for m in str(meta.get("models", "")).split(",") if m]
-    return Hit(
-        rank=rank,
-        score=round(float(score), 6),
-        chunk_id=chunk_id,
-        doc_id=str(meta.get("doc_id", "")),
-        title=str(meta.get("title", "")),
-        kind=str(meta.get("kind", "")),
-        topic=meta.get("topic") or None,
-        models=models,
-        company=meta.get("company") or None,
-        company_zh=meta.get("company_zh") or None,
-        heading=str(meta.get("heading", "")),
-        text=text,
-        lang=str(meta.get("lang", "zh")),
-        source=str(meta.get("source", "")),
-        pair_id=str(meta.get("pair") or meta.get("doc_id", "")),
-        section=int(meta.get("section") or 0),
-    )
-
-
-class BM25Index:
-    """BM25 over the stored chunks' jieba tokens (computed once at ingest and kept in Chroma).
-
-    bm25s scores with sparse matrices: about a millisecond at 100k chunks, where rank_bm25's per-document
-    Python loop takes hundreds; the tokens are ours (jieba), so Chinese is handled properly either way.
-    """
-
-    def __init__(self, chunks: list[StoredChunk]) -> None:
-        import bm25s
-
-        self.chunks = chunks
-        corpus = [c.tokens for c in chunks]
-        self._bm25: Any = None
-        self.idf: dict[str, float] = {}
-        if chunks and any(corpus):
-            self._bm25 = bm25s.BM25()
-            self._bm25.index(corpus, show_progress=False)
-            df: dict[str, int] = {}
-            for tokens in corpus:
-                for token in set(tokens):
-                    df[token] = df.get(token, 0) + 1
-            n = len(corpus)
-            self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
-        self.max_idf = math.log(1 + (len(chunks) + 0.5) / 0.5) if chunks else 1.0
-
-    def search(self, query: str, k: int, filters: SearchFilters) -> list[tuple[int, float]]:
-        """(chunk index, score) of the k best chunks with a positive score."""
-        tokens = tokenize(query)
-        if self._bm25 is None or not tokens:
-            return []
-        mask = None
-        if not filters.is_empty():
-            mask = np.array([filters.accepts(c.metadata) for c in self.chunks], dtype=np.float32)
-        scores = np.asarray(self._bm25.get_scores(tokens, weight_mask=mask))
-        # argpartition finds the k best in linear time; only those get sorted
-        best = np.argpartition(-scores, k)[:k] if k < len(scores) else np.arange(len(scores))
-        best = best[np.argsort(-scores[best], kind="stable")]
-        return [(int(i), float(scores[i])) for i in best if scores[i] > 0]
-
-
-def one_per_twin_section(order: list[str], payload: dict[str, tuple[str, dict]], lang: str) -> list[str]:
-    """A document and its translated twin are one document: once a section of a pair has a hit from one
-    twin, the other twin's chunks of that section are dropped, except that a chunk in the asker's
-    language takes the place (and rank) of the first hit in the other language."""
-    owner: dict[tuple[str, int], tuple[str, int]] = {}  # (pair, section) -> (doc id, index in kept)
-    kept: list[str] = []
-    for cid in order:
-        meta = payload[cid][1]
-        doc = str(meta.get("doc_id") or "")
-        key = (str(meta.get("pair") or doc), int(meta.get("section") or 0))
-        if key not in owner:
-            owner[key] = (doc, len(kept))
-            kept.append(cid)
-            continue
-        held_doc, index = owner[key]
-        if held_doc == doc:
-            kept.append(cid)  # another chunk of the same section of the same document
-            continue
-        held = payload[kept[index]][1]
-        if held.get("lang") != lang and meta.get("lang") == lang:
-            kept[index] = cid
-            owner[key] = (doc, index)
-    return kept
-
-
-def reciprocal_rank_fusion(rankings: list[list[str]], rrf_k: int = 60) -> dict[str, float]:
-    """The one rank fusion of the package: each ranking gives an id 1 / (rrf_k + rank)."""
-    fused: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, cid in enumerate(ranking, start=1):
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (rrf_k + rank)
-    return fused
 
 
 class HybridRetriever:
@@ -284,7 +114,7 @@ class HybridRetriever:
 
         if mode == "dense":
             return [
-                _hit_from(r, s, cid, t, m).model_copy(update={"dense_score": round(s, 6)})
+                hit_from(r, s, cid, t, m).model_copy(update={"dense_score": round(s, 6)})
                 for r, (cid, t, m, s) in enumerate(dense[:k], start=1)
             ]
         if mode == "bm25":
@@ -293,7 +123,7 @@ class HybridRetriever:
             for r, (i, s) in enumerate(sparse[:k], start=1):
                 c = bm25_index.chunks[i]
                 hits.append(
-                    _hit_from(r, s, c.chunk_id, c.text, c.metadata).model_copy(
+                    hit_from(r, s, c.chunk_id, c.text, c.metadata).model_copy(
                         update={"bm25_score": round(s, 6)}
                     )
                 )
@@ -334,7 +164,7 @@ class HybridRetriever:
         hits = []
         for rank, cid in enumerate(order, start=1):
             text, meta = payload[cid]
-            hit = _hit_from(rank, fused[cid], cid, text, meta)
+            hit = hit_from(rank, fused[cid], cid, text, meta)
             hit.dense_score = round(dense_scores[cid], 6) if cid in dense_scores else None
             hit.bm25_score = round(bm25_scores[cid], 6) if cid in bm25_scores else None
             hits.append(hit)
@@ -374,6 +204,3 @@ class KnowledgeRetriever(BaseRetriever):
     ) -> list[LCDocument]:
         hits = self.retriever.search(query, k=self.k, filters=self.filters)
         return [LCDocument(page_content=h.text, metadata=h.model_dump(exclude={"text"})) for h in hits]
-
-
-__all__ = ["BM25Index", "Hit", "HybridRetriever", "KnowledgeRetriever", "MODEL_KEYS", "Mode", "SearchFilters"]

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.config import Settings
+from assistant.core.settings import Settings
 from assistant.store.embedder import E5_MODEL_NAME
 
 
@@ -61,7 +61,7 @@ def bench_retrieval(service: Any, queries: list[str]) -> tuple[dict[str, float],
 
 def bench_ingest(settings: Settings, sources: list[Path], max_docs: int = 12) -> dict[str, float]:
     """Ingest speed into a fresh temporary store (model already loaded, so this is embed + write)."""
-    from assistant.corpus import discover
+    from assistant.ingest.loaders import discover
     from assistant.store.chroma import KnowledgeIndex, embedding_function
 
     embedder = embedding_function(settings.model_copy(update={"embed_cache": False}))  # measure real work
