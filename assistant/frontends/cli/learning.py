@@ -29,7 +29,7 @@ def learn(
         return
     from rich.console import Console
 
-    console = Console()
+    console = Console(soft_wrap=True)
     for module in modules:
         console.print(f"\n[bold]{module.order}. {module.title}[/]  [dim]({module.key})[/]")
         console.print(module.summary, markup=False, highlight=False)
@@ -89,7 +89,7 @@ def quiz(
 def _print_quiz(questions: list[Any], kind: QuizTypeOpt) -> None:
     from rich.console import Console
 
-    console = Console()
+    console = Console(soft_wrap=True)
     if not questions:
         console.print("No questions. Is the knowledge base ingested? Run `yunying ingest`.")
         return
