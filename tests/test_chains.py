@@ -475,3 +475,15 @@ def test_a_further_point_is_chosen_for_what_it_says_not_for_naming_the_company(s
     assert "社区氛围" in points(names) and "毛文超" not in points(names)
     # by e5's cosine with the names left in, the founders pass the bar beside the answer
     assert "毛文超" in points([])
+
+
+def test_every_kind_of_answer_to_a_comparison_cites_each_company(service):
+    question = "Compare how Duolingo and Spotify keep users coming back."
+    extractive = AnswerChain(service.retriever, None).invoke(question)  # the `none` backend
+    assert {c.company for c in extractive.citations} == {"Duolingo", "Spotify"}
+    # a draft that cannot be checked gives way to the sources' own sentences: of both companies
+    fallback = chain_with(service, ["Both are about vibes and memes, which every brand needs in 2030 [1]."])[
+        0
+    ]
+    answer = fallback.invoke(question)
+    assert answer.notice and {c.company for c in answer.citations} == {"Duolingo", "Spotify"}

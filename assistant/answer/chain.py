@@ -348,12 +348,14 @@ class AnswerChain:
         # a figure asked for is "not stated" when the checked answer gives none, or when the model's
         # answer was not shown at all (the quoted sentences were chosen for the topic, not the figure)
         not_stated = state["asks_figure"] and (fell_back or not stated_figures(body, state["question"]))
-        if not stream_final and not fell_back:
-            more = self._more_points(state, body) + self._other_side(state, body, cited)
-            if more:
-                body += "\n" + text("more_from_sources", lang) + "\n" + "\n".join(more)
-                quoted_from = (int(n) for line in more for n in CITATION.findall(line))
-                cited = list(dict.fromkeys([*cited, *quoted_from]))  # two points of one source: one card
+        # the model's thin answer gets further points; any answer to a comparison, the model's, the
+        # quoted fallback's or the extractive one, gets each named company it left out
+        more = self._more_points(state, body) if not stream_final and not fell_back else []
+        more += self._other_side(state, body, cited)
+        if more:
+            body += "\n" + text("more_from_sources", lang) + "\n" + "\n".join(more)
+            quoted_from = (int(n) for line in more for n in CITATION.findall(line))
+            cited = list(dict.fromkeys([*cited, *quoted_from]))  # two points of one source: one card
         lead = ""
         if not_stated:
             lead = f"{text('not_stated', lang)}{'' if lang == 'zh' else ' '}{text('not_stated_then', lang)}"
