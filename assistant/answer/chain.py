@@ -60,6 +60,11 @@ def _llm_timings(chunk: Any) -> dict[str, float]:
     return {ours: round(float(found[theirs]), 1) for theirs, ours in names.items() if theirs in found}
 
 
+def _claims(body: str) -> list[str]:
+    """The sentences of an answer that make a claim (not its headings or notes)."""
+    return [s for line in body.splitlines() for s in split_sentences(line) if is_claim(s)]
+
+
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 1)
 
@@ -182,8 +187,12 @@ class AnswerChain:
         # which holds the earlier questions' wording unless the companies they named stand in for "它"
         # ("美团 它的核心用户是谁？" asks what this turn asks; the bare "它的核心用户是谁？" matches no
         # sentence well enough, and the answer was refused as weak)
+        return self.embed_query([self._answered_text(state)])[0]
+
+    def _answered_text(self, state: AnswerState) -> str:
+        """What the answer's sentences are chosen for (the question vector embeds it)."""
         follow_up = bool(state["earlier"]) and self.llm is None and not state["companies"]
-        return self.embed_query([state["question"] if follow_up else state["query"]])[0]
+        return state["question"] if follow_up else state["query"]
 
     def _select(self, state: AnswerState) -> list:
         if state["question_vector"] is None:
@@ -381,14 +390,13 @@ class AnswerChain:
     def _more_points(self, state: AnswerState, body: str) -> list[str]:
         """A checked answer with fewer than `min_points` claims left gets the sources' own sentences
         that answer the question and say something new, up to `answer_points` in all."""
-        said = [s for line in body.splitlines() for s in split_sentences(line) if is_claim(s)]
+        said = _claims(body)
         if len(said) >= self.min_points:
             return []
         bm25 = self.retriever.bm25_index()
         # half of a point's relevance is measured without the company names: a sentence that only
         # introduces the company ("小红书由…领导") is close to any question naming it
         names = self.retriever.names_of([s.company for s in state["sources"] if s.company])
-        query = state["question"] if state["earlier"] and self.llm is None else state["query"]
         return related_points(
             state["question_vector"],
             state["lang"],
@@ -404,7 +412,9 @@ class AnswerChain:
                 leave_out=" ".join(f"{s.title} {s.company or ''}" for s in state["sources"]).lower(),
             ),
             names=names,
-            nameless_question_vector=self.embed_query([without_names(query, names)])[0] if names else None,
+            nameless_question_vector=(
+                self.embed_query([without_names(self._answered_text(state), names)])[0] if names else None
+            ),
         )
 
     def _other_side(self, state: AnswerState, body: str, cited: Sequence[int]) -> list[str]:
@@ -416,7 +426,7 @@ class AnswerChain:
             return []
         covered = {(s.company or "").lower() for s in state["sources"] if s.n in cited}
         points: list[str] = []
-        said = [s for line in body.splitlines() for s in split_sentences(line) if is_claim(s)]
+        said = _claims(body)
         for company in named:
             own = [s for s in state["sources"] if (s.company or "").lower() == company]
             if company in covered or not own:

@@ -95,9 +95,10 @@ def related_points(
 
     e5's sentence-to-question cosine alone ranks a sentence that merely names the company ("小红书由…
     领导") beside one that answers, so the question's own words (IDF-weighted) add a little, and only
-    sentences near the best one are taken. With `names` (the sources' company names), relevance is
-    measured with the names taken out of the sentences, and `question_vector` should be the question's
-    without them too: what a sentence says, not whom it names, decides."""
+    sentences near the best one are taken. With `names` (the sources' company names) and
+    `nameless_question_vector` (the question embedded without them), relevance is the mean of that
+    cosine and the cosine with the names taken out of both: what a sentence says counts, not only whom
+    it names."""
     if max_points <= 0:
         return []
     rows: list[tuple[int, int, str]] = []
