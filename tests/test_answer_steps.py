@@ -192,3 +192,61 @@ def test_a_third_turn_about_it_is_answered_for_the_company_the_conversation_is_a
     answer = service.ask("它的核心用户是谁？", history=history)
     assert answer.standalone_question.startswith("Meituan 美团")
     assert not answer.refused and {c.company for c in answer.citations} == {"Meituan"}
+
+
+def test_a_figure_question_is_read_in_its_own_words_not_only_by_its_usual_ones(service):
+    intents = AnswerChain(service.retriever, None).intents
+    asked = {
+        "瑞幸的生椰拿铁现在一杯卖几块钱？": "figure_money",  # no 多少, no 价格: the pattern misses it
+        "What does a Strava subscription cost per year?": "figure_money",
+        "What commission rate does Pinduoduo charge merchants on each order?": "figure_rate",
+    }
+    for question, kind in asked.items():
+        intent = intents.read(question)
+        assert intent.asks_figure and intent.kind == kind and not intent.worded_as_figure, (question, intent)
+    for question in (
+        "How does Bilibili make money?",
+        "小红书的社区氛围是怎么维护的？",
+        "What makes Xiaohongshu's community different from an ordinary shopping app?",
+        "拼多多为什么能在下沉市场快速起量？",
+    ):
+        assert intents.read(question).kind == "other", question
+    # the usual wordings are still caught by the pattern, whatever e5 says
+    assert intents.read("拼多多2023年的GMV是多少？").asks_figure
+
+
+def test_a_figure_counts_as_stated_only_when_it_is_of_the_kind_asked(service):
+    intents = AnswerChain(service.retriever, None).intents
+    count = "酱香拿铁首日销量超过500万杯[1]。"
+    assert not intents.states_figure(count, "生椰拿铁一杯卖几块钱？", "figure_money")  # a count is no price
+    assert intents.states_figure(count, "首日卖了多少杯？", "figure_count")
+    assert intents.states_figure("一杯标价29元[1]。", "一杯卖几块钱？", "figure_money")
+    assert intents.states_figure("The Plus plan costs $10 per seat[1].", "What does it cost?", "figure_money")
+    assert intents.states_figure("平台抽成约5%[2]。", "抽成比例是多少？", "figure_rate")
+    assert not intents.states_figure(
+        "2021年推出[1]。", "一杯卖几块钱？", "figure_money"
+    )  # a year is no figure
+
+
+def test_a_price_question_answered_with_another_figure_says_the_price_is_not_stated(service):
+    draft = "据官方披露，酱香拿铁首日销量超过500万杯[1]。"
+    answer = AnswerChain(
+        service.retriever, RecordingChat(responses=[draft], prompts=[]), backend="fake"
+    ).invoke("瑞幸的生椰拿铁现在一杯卖几块钱？")
+    assert not answer.refused and "500万杯" in answer.answer  # what the sources say stays
+    assert answer.not_stated and answer.answer.startswith("知识库没有给出这个具体数字。")
+
+
+def test_a_forecast_is_refused_whatever_company_it_names(service):
+    chain = AnswerChain(service.retriever, ExplodingChat(responses=["x"]), backend="fake")
+    for question, said in (
+        ("帮我预测一下拼多多下个季度的股价会涨还是跌，我要不要买？", "不预测股价"),
+        ("Should I buy Pinduoduo shares now, will the stock go up next year?", "don't forecast share prices"),
+    ):
+        answer = chain.invoke(question)
+        assert answer.refused and said in answer.answer and not answer.citations, question
+    # a question about a company's prospects as the cases tell them is not a forecast
+    state = chain.prepare.invoke(
+        {"question": "拼多多未来面临哪些挑战？", "history": [], "filters": None, "started": 0.0}
+    )
+    assert not state["intent"].forecast and not state["refuse"]

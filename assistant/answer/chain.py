@@ -33,16 +33,15 @@ from assistant.answer.grounding import (
     CITATION,
     GroundingChecker,
     GroundingThresholds,
-    is_claim,
+    claims,
     removed_notice,
-    stated_figures,
 )
 from assistant.answer.guard import is_injection, strip_injection
-from assistant.answer.patterns import pattern, text
+from assistant.answer.intent import QuestionIntents
+from assistant.answer.patterns import text
 from assistant.answer.prompt import NOT_COVERED, build_messages, scrub_prompt_leak
 from assistant.answer.state import Answer, AnswerState
 from assistant.core.text import detect_lang, without_names
-from assistant.corpus import split_sentences
 from assistant.errors import check_text
 from assistant.retrieval import Hit, HybridRetriever, SearchFilters
 
@@ -60,9 +59,9 @@ def _llm_timings(chunk: Any) -> dict[str, float]:
     return {ours: round(float(found[theirs]), 1) for theirs, ours in names.items() if theirs in found}
 
 
-def _claims(body: str) -> list[str]:
-    """The sentences of an answer that make a claim (not its headings or notes)."""
-    return [s for line in body.splitlines() for s in split_sentences(line) if is_claim(s)]
+def _only_injection(state: AnswerState) -> bool:
+    """The question is an injection attempt and nothing else: no topics to offer."""
+    return state["injection"] and len(state["query"]) < 4
 
 
 def _ms(since: float) -> float:
@@ -107,6 +106,7 @@ class AnswerChain:
         self.checker = GroundingChecker(
             self.embed_query, self.embed_passages, retriever.companies_in, grounding
         )
+        self.intents = QuestionIntents(self.embed_query)
         self.runnable: Runnable = self._compose()
 
     # ------------------------------------------------------------ composition
@@ -130,19 +130,22 @@ class AnswerChain:
             | RunnablePassthrough.assign(
                 retrieval_ms=lambda s: _ms(s["condensed_at"]),
                 companies=lambda s: self.retriever.companies_in(s["query"]) if s["hits"] else [],
-                asks_figure=lambda s: bool(pattern("asks_figure").search(s["question"])),
+                intent=lambda s: self.intents.read(s["question"]),
                 gate=self._gate_scores,
             )
             | RunnablePassthrough.assign(
-                refuse=lambda s: not s["hits"] or should_refuse(s["gate"], s["lang"], self.gate_thresholds),
+                refuse=lambda s: (
+                    not s["hits"]
+                    or s["intent"].forecast
+                    or should_refuse(s["gate"], s["lang"], self.gate_thresholds)
+                ),
                 no_case_for=self._no_case_for,
             )
             | RunnablePassthrough.assign(question_vector=self._question_vector)
             | RunnablePassthrough.assign(sources=self._select)
         )
         respond = RunnableBranch(
-            (lambda s: s["injection"] and len(s["query"]) < 4, RunnableGenerator(self._refuse_injection)),
-            (lambda s: s["refuse"] or self._weak(s), RunnableGenerator(self._refuse)),
+            (lambda s: _only_injection(s) or s["refuse"] or self._weak(s), RunnableGenerator(self._refuse)),
             (lambda s: bool(s["no_case_for"]), RunnableGenerator(self._no_case)),
             (lambda s: self.llm is None, RunnableGenerator(self._extractive)),
             RunnableGenerator(self._generate),
@@ -239,8 +242,8 @@ class AnswerChain:
         return list(dict.fromkeys(h.title for h in hits))[:limit]
 
     def _refusal(self, state: AnswerState, nearest: list[str], *, injection: bool = False, extra: str = ""):
-        lang = state["lang"]
-        body = text("injection" if injection else "refusal", lang)
+        lang, forecast = state["lang"], "intent" in state and state["intent"].forecast
+        body = text("injection" if injection else "forecast" if forecast else "refusal", lang)
         if extra:
             body += ("" if lang == "zh" else " ") + extra
         if nearest and not injection:
@@ -255,15 +258,9 @@ class AnswerChain:
         )
         return AddableDict(answer=answer)
 
-    def _refuse_injection(self, states: Iterator[AnswerState]) -> Iterator[AddableDict]:
-        state = _merged(states)
-        body = self._refusal(state, [], injection=True)
-        yield AddableDict(delta=body)
-        yield self._refused(state, body)
-
     def _refuse(self, states: Iterator[AnswerState]) -> Iterator[AddableDict]:
         state = _merged(states)
-        nearest = self._nearest(state["hits"])
+        nearest = [] if _only_injection(state) else self._nearest(state["hits"])
         body = self._refusal(state, nearest, injection=state["injection"])
         yield AddableDict(delta=body)
         yield self._refused(state, body, nearest_topics=nearest)
@@ -293,8 +290,8 @@ class AnswerChain:
         # the model answers what the user asked, with the earlier questions as context for "it": a
         # rewrite (the rule's, or a model's) serves retrieval only, so a rewrite that drifts back to
         # the earlier question (a small model's habit) cannot change what is answered
-        earlier = state["earlier"]
-        messages = build_messages(question, state["sources"], state["lang"], earlier, state["asks_figure"])
+        figure = state["intent"].asks_figure
+        messages = build_messages(question, state["sources"], state["lang"], state["earlier"], figure)
         raw, emitted, first = "", 0, None
         llm_timings: dict[str, float] = {}
         assert self.llm is not None
@@ -354,9 +351,12 @@ class AnswerChain:
             )
             return
         body, cited = grounded.text, list(grounded.cited)
-        # a figure asked for is "not stated" when the checked answer gives none, or when the model's
-        # answer was not shown at all (the quoted sentences were chosen for the topic, not the figure)
-        not_stated = state["asks_figure"] and (fell_back or not stated_figures(body, state["question"]))
+        # a figure asked for is "not stated" when the checked answer gives none of the kind asked (a count
+        # is no price), or when the model's answer was not shown at all (the quoted sentences were chosen
+        # for the topic, not the figure)
+        intent = state["intent"]
+        stated = self.intents.states_figure(body, state["question"], intent.figure_kind)
+        not_stated = intent.asks_figure and (fell_back or not stated)
         # the model's thin answer gets further points; any answer to a comparison, the model's, the
         # quoted fallback's or the extractive one, gets each named company it left out
         more = self._more_points(state, body) if not stream_final and not fell_back else []
@@ -390,7 +390,7 @@ class AnswerChain:
     def _more_points(self, state: AnswerState, body: str) -> list[str]:
         """A checked answer with fewer than `min_points` claims left gets the sources' own sentences
         that answer the question and say something new, up to `answer_points` in all."""
-        said = _claims(body)
+        said = claims(body)
         if len(said) >= self.min_points:
             return []
         bm25 = self.retriever.bm25_index()
@@ -426,7 +426,7 @@ class AnswerChain:
             return []
         covered = {(s.company or "").lower() for s in state["sources"] if s.n in cited}
         points: list[str] = []
-        said = _claims(body)
+        said = claims(body)
         for company in named:
             own = [s for s in state["sources"] if (s.company or "").lower() == company]
             if company in covered or not own:
@@ -452,11 +452,8 @@ class AnswerChain:
         config: RunnableConfig | None = None,
     ) -> Iterator[str | Answer]:
         """Yield answer text pieces as they are produced, then the final, checked Answer."""
-        question = check_text(
-            question, what="question", limit=self.max_question_chars, setting="MAX_QUESTION_CHARS"
-        )
         state = {
-            "question": question,
+            "question": self._checked(question),
             "history": list(history or []),
             "filters": filters,
             "started": time.perf_counter(),
@@ -481,17 +478,16 @@ class AnswerChain:
         assert final is not None
         return final
 
+    def _checked(self, question: str) -> str:
+        limit = self.max_question_chars
+        return check_text(question, what="question", limit=limit, setting="MAX_QUESTION_CHARS")
+
     def as_runnable(self) -> Runnable:
         """The whole chain as one Runnable: {"question", "history", "filters"?} -> stream of
         {"delta": str} chunks and a final {"answer": Answer}."""
         return (
             RunnablePassthrough.assign(
-                question=lambda s: check_text(
-                    s["question"],
-                    what="question",
-                    limit=self.max_question_chars,
-                    setting="MAX_QUESTION_CHARS",
-                ),
+                question=lambda s: self._checked(s["question"]),
                 history=lambda s: list(s.get("history") or []),
                 filters=lambda s: s.get("filters"),
                 started=lambda s: time.perf_counter(),

@@ -72,12 +72,26 @@ def figures(text: str) -> set[str]:
     return found | {m.replace(",", "") for m in _FIGURE_WITH_UNIT.findall(text)}
 
 
+_YEAR = re.compile(r"^(19|20)\d\d$")
+
+
 def stated_figures(text: str, question: str = "") -> set[str]:
     """The figures an answer states that are not years and not repeated from the question: what a
     question asking "how much / how many" is answered with."""
-    years = re.compile(r"^(19|20)\d\d$")
     asked = figures(question)
-    return {f for f in figures(CITATION.sub("", text)) if not years.match(f) and f not in asked}
+    return {f for f in figures(CITATION.sub("", text)) if not _YEAR.match(f) and f not in asked}
+
+
+def figures_with_context(text: str, question: str = "", reach: int = 4) -> list[tuple[str, str]]:
+    """Each figure `stated_figures` counts, with the few characters around it that carry its unit
+    ("$10", "19元", "30%")."""
+    stated = stated_figures(text, question)
+    found = []
+    for match in _FIGURE.finditer(text):
+        figure = match.group().replace(",", "")
+        if figure in stated:
+            found.append((figure, text[max(0, match.start() - 2) : match.end() + reach]))
+    return found
 
 
 @dataclass
@@ -280,6 +294,11 @@ def draft_units(text: str, sources: Sequence[Citation]) -> list[Unit]:
 def is_claim(sentence: str) -> bool:
     """A sentence the check judges: not empty and not a short lead-in to a list."""
     return bool(sentence) and not _is_connective(sentence)
+
+
+def claims(body: str) -> list[str]:
+    """The sentences of an answer that make a claim (not its headings or notes)."""
+    return [s for line in body.splitlines() for s in split_sentences(line) if is_claim(s)]
 
 
 def readable_text(source: Citation) -> str:

@@ -8,6 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.retrieval import Hit, SearchFilters
 
+FigureKind = Literal["figure_money", "figure_rate", "figure_count"]
+FIGURE_KINDS: tuple[FigureKind, ...] = ("figure_money", "figure_rate", "figure_count")
+
 
 class Citation(BaseModel):
     """A numbered source the answer cites; it always points at a chunk that was really retrieved."""
@@ -53,6 +56,24 @@ class Citation(BaseModel):
             pair_id=hit.pair_id,
             section=hit.section,
         )
+
+
+class Intent(BaseModel):
+    """What a question asks for (answer/intent.py reads it): its closest intent and every score."""
+
+    kind: str = Field(description="figure_money | figure_rate | figure_count | forecast | other")
+    figure_kind: FigureKind = Field(description="The closest figure kind, whichever intent won.")
+    worded_as_figure: bool = Field(default=False, description="patterns.yaml's asks_figure matches it.")
+    scores: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def asks_figure(self) -> bool:
+        """By e5, or by the usual wordings ("多少", "how many"), which the pattern catches."""
+        return self.kind in FIGURE_KINDS or self.worded_as_figure
+
+    @property
+    def forecast(self) -> bool:
+        return self.kind == "forecast"
 
 
 class Answer(BaseModel):
@@ -114,7 +135,7 @@ class AnswerState(TypedDict, total=False):
     retrieval_ms: float
     companies: list[str]
     no_case_for: str
-    asks_figure: bool
+    intent: Intent  # what the question asks for (a figure of some kind, a forecast, other)
     gate: dict[str, float]
     refuse: bool
     sources: list[Citation]

@@ -1,0 +1,71 @@
+"""What a question asks for, read by e5 from prototype phrasings (resources/answer/intents.yaml).
+
+Two readings change the answer. A question asking for one specific figure (a price, a rate, a count)
+is "not stated" unless the checked answer states a figure of that kind: "瑞幸的生椰拿铁一杯卖几块钱？"
+answered with "首日销量超过500万杯" has a figure, but not a price. A question asking for a forecast
+(a share price, a market, personal investment advice) is refused whatever company it names: the
+knowledge base explains how businesses operate, it does not predict them. The answer step's regular
+expression (patterns.yaml `asks_figure`) still catches the usual figure wordings; e5 catches the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from assistant.answer.grounding import CITATION, figures_with_context
+from assistant.answer.patterns import pattern
+from assistant.answer.state import FIGURE_KINDS, FigureKind, Intent
+from assistant.resources import load_yaml
+
+Embed = Callable[[Sequence[str]], Sequence[Any]]
+
+
+class QuestionIntents:
+    """Reads a question's intent; the prototypes are embedded once, on first use."""
+
+    def __init__(self, embed_query: Embed, table: dict[str, Any] | None = None) -> None:
+        self.embed_query = embed_query
+        self.table = table or load_yaml("answer/intents.yaml")
+        self.top = int(self.table["top"])
+        self.floor = float(self.table["floor"])
+        self.margins = {str(k): float(v) for k, v in self.table["margin"].items()}
+        self.units = {kind: re.compile(p, re.I) for kind, p in self.table["units"].items()}
+
+    @cached_property
+    def _prototypes(self) -> tuple[np.ndarray, list[str]]:
+        labels: list[str] = []
+        texts: list[str] = []
+        for intent, phrasings in self.table["intents"].items():
+            labels += [intent] * len(phrasings)
+            texts += [str(p) for p in phrasings]
+        return np.asarray(self.embed_query(texts), dtype=np.float32), labels
+
+    def read(self, question: str) -> Intent:
+        vectors, labels = self._prototypes
+        similarity = vectors @ np.asarray(self.embed_query([question])[0], dtype=np.float32)
+        scores: dict[str, float] = {}
+        for intent in self.table["intents"]:
+            column = np.sort(similarity[[i for i, label in enumerate(labels) if label == intent]])
+            scores[intent] = round(float(column[-self.top :].mean()), 4)
+        best = max((k for k in scores if k != "other"), key=scores.__getitem__)
+        margin = self.margins["forecast" if best == "forecast" else "figure"]
+        won = scores[best] >= self.floor and scores[best] - scores["other"] >= margin
+        figure_kind = max(FIGURE_KINDS, key=scores.__getitem__)
+        worded = bool(pattern("asks_figure").search(question))
+        return Intent(
+            kind=best if won else "other", figure_kind=figure_kind, worded_as_figure=worded, scores=scores
+        )
+
+    def states_figure(self, answer: str, question: str, kind: FigureKind) -> bool:
+        """Whether an answer states a figure of the kind asked (not a year, not one from the question):
+        money needs a currency next to it, a rate a percent sign; a count is any other figure."""
+        found = figures_with_context(CITATION.sub("", answer), question)
+        money, rate = self.units["figure_money"], self.units["figure_rate"]
+        if kind == "figure_count":
+            return any(not money.search(near) and not rate.search(near) for _, near in found)
+        return any(self.units[kind].search(near) for _, near in found)
