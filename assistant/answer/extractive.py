@@ -29,7 +29,7 @@ def extractive_answer(
     rows: list[tuple[float, int, int, str]] = []
     for source in sources:
         for position, sentence in enumerate(split_sentences(source.quote)):
-            if len(sentence) >= 12 and sentence != "…":
+            if _is_prose(sentence):
                 rows.append((0.0, source.n, position, sentence.strip("… ")))
     if not rows:
         return ""
@@ -58,6 +58,12 @@ def extractive_answer(
     lines = [text("extractive_lead", lang) + _cite(lead[3], lead[1])]
     lines += [f"- {_cite(p[3], p[1])}" for p in sorted(points, key=lambda p: (p[1], p[2]))]
     return "\n".join(lines)
+
+
+def _is_prose(sentence: str) -> bool:
+    """A sentence worth quoting: long enough to say something, not a table row or a heading."""
+    sentence = sentence.strip("… ")
+    return len(sentence) >= 12 and sentence[0] not in "|#" and sentence.count("|") < 2
 
 
 def _cite(sentence: str, n: int) -> str:
@@ -106,7 +112,7 @@ def related_points(
         text_in_lang = source.text if source.lang == lang else source.twin_text
         for position, sentence in enumerate(split_sentences(text_in_lang)):
             sentence = CITATION.sub("", sentence).strip("… ")
-            if len(sentence) >= 12 and detect_lang(sentence) == lang and sentence[0] not in "|#":
+            if _is_prose(sentence) and detect_lang(sentence) == lang:
                 rows.append((source.n, position, sentence))
     rows = list({row[2]: row for row in rows}.values())
     if not rows:
