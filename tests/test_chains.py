@@ -14,8 +14,8 @@ from assistant.answer.condense import condense_question
 from assistant.answer.context import focus_hits
 from assistant.answer.grounding import GroundingChecker
 from assistant.answer.guard import defuse
-from assistant.config import Settings
-from assistant.service import Yunying
+from assistant.core.settings import Settings
+from assistant.services.yunying import Yunying
 from tests.conftest import REPO, run_cli
 
 

@@ -63,7 +63,7 @@ def fixture_doc(doc_id: str, title: str, body: str, topic: str, models: str) -> 
 
 @pytest.fixture(scope="module")
 def retriever(tmp_path_factory, embedder, models_dir):
-    from assistant.config import Settings
+    from assistant.core.settings import Settings
 
     root: Path = tmp_path_factory.mktemp("retrieval")
     kb = root / "knowledge"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import InputError
+from assistant.core.errors import InputError
 from assistant.ingest.loaders import CorpusError, discover, load_document
 from assistant.store.chroma import KnowledgeIndex
 from tests.conftest import run_cli
@@ -65,7 +65,7 @@ def test_empty_blank_and_oversized_text_is_one_line(tmp_path, args, message):
 
 
 def test_limits_are_enforced_in_the_service_for_every_front_end(make_settings, embedder):
-    from assistant.service import Yunying
+    from assistant.services.yunying import Yunying
 
     service = Yunying(make_settings(llm="none", max_question_chars=20, max_description_chars=30))
     service.__dict__["index"] = KnowledgeIndex(service.settings, embedder)

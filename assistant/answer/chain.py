@@ -41,9 +41,8 @@ from assistant.answer.guard import is_injection, strip_injection
 from assistant.answer.patterns import pattern, text
 from assistant.answer.prompt import NOT_COVERED, build_messages, scrub_prompt_leak
 from assistant.answer.state import Answer, AnswerState
-from assistant.core.text import detect_lang, without_names
-from assistant.corpus import split_sentences
-from assistant.errors import check_text
+from assistant.core.errors import check_text
+from assistant.core.text import detect_lang, split_sentences, without_names
 from assistant.retrieval import Hit, HybridRetriever, SearchFilters
 
 

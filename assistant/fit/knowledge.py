@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from assistant.answer.state import Citation
-from assistant.corpus import MODEL_KEYS
+from assistant.core.vocabulary import MODEL_KEYS
 from assistant.resources import load_yaml
 from assistant.store.chroma import KnowledgeIndex
 
