@@ -42,8 +42,9 @@ from assistant.answer.patterns import pattern, text
 from assistant.answer.prompt import NOT_COVERED, build_messages, scrub_prompt_leak
 from assistant.answer.state import Answer, AnswerState
 from assistant.core.errors import check_text
+from assistant.core.schema import Hit
 from assistant.core.text import detect_lang, split_sentences, without_names
-from assistant.retrieval import Hit, HybridRetriever, SearchFilters
+from assistant.retrieval import HybridRetriever, SearchFilters
 
 
 def _merged(states: Iterator[AnswerState]) -> AnswerState:
