@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -86,6 +87,16 @@ class FrontMatter(BaseModel):
                     f"models: the primary model ({self.primary_model}) must come first, got {self.models}"
                 )
         return self
+
+
+def models_field(models: Iterable[str]) -> str:
+    """A chunk's models as its flat Chroma metadata holds them ("community,content"): Chroma takes scalars."""
+    return ",".join(models)
+
+
+def models_of(meta: Mapping[str, Any]) -> list[str]:
+    """The models a chunk's flat metadata lists, in order (the inverse of `models_field`)."""
+    return [m for m in str(meta.get("models", "")).split(",") if m]
 
 
 class Document(BaseModel):

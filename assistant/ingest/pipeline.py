@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.core.schema import Chunk, Document
+from assistant.core.schema import Chunk, Document, models_field
 from assistant.core.settings import Settings
 from assistant.core.vocabulary import MODEL_KEYS
 from assistant.ingest.chunking import chunk_document, chunking_signature
@@ -49,7 +49,7 @@ def chunk_metadata(chunk: Chunk, doc: Document, signature: str, n_chunks: int) -
         "title": chunk.title,
         "kind": chunk.kind,
         "topic": chunk.topic or "",
-        "models": ",".join(chunk.models),
+        "models": models_field(chunk.models),
         "company": chunk.company or "",
         "company_key": (chunk.company or "").lower(),
         "company_zh": chunk.company_zh or "",

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.core.schema import Hit
+from assistant.core.schema import Hit, models_of
 
 
 def hit_from(rank: int, score: float, chunk_id: str, text: str, meta: dict[str, Any]) -> Hit:
-    models = [m for m in str(meta.get("models", "")).split(",") if m]
     return Hit(
         rank=rank,
         score=round(float(score), 6),
@@ -17,7 +16,7 @@ def hit_from(rank: int, score: float, chunk_id: str, text: str, meta: dict[str, 
         title=str(meta.get("title", "")),
         kind=str(meta.get("kind", "")),
         topic=meta.get("topic") or None,
-        models=models,
+        models=models_of(meta),
         company=meta.get("company") or None,
         company_zh=meta.get("company_zh") or None,
         heading=str(meta.get("heading", "")),

@@ -283,25 +283,20 @@ def _file_findings(settings: Any, rows: list[tuple[str, dict]], root: Path, find
         if doc_id in on_disk:
             continue
         if source == root or root in source.parents:
-            findings.append(
-                Finding(
-                    severity="error",
-                    check="files",
-                    doc_id=doc_id,
-                    path=str(source),
-                    message=f"{doc_id}: its file {source} was removed from the knowledge folder",
-                )
-            )
+            severity, fate = "error", "was removed from the knowledge folder"
         elif not source.exists():
-            findings.append(
-                Finding(
-                    severity="warning",
-                    check="files",
-                    doc_id=doc_id,
-                    path=str(source),
-                    message=f"{doc_id}: its file {source} is gone (the stored copy stays searchable)",
-                )
+            severity, fate = "warning", "is gone (the stored copy stays searchable)"
+        else:
+            continue
+        findings.append(
+            Finding(
+                severity=severity,
+                check="files",
+                doc_id=doc_id,
+                path=str(source),
+                message=f"{doc_id}: its file {source} {fate}",
             )
+        )
 
 
 def repair(index: KnowledgeIndex, report: DoctorReport, knowledge_dir: Path | None = None) -> DoctorReport:
