@@ -1,6 +1,6 @@
 """Launch the Yunying Gradio app on the embedded defaults: `python app.py`."""
 
-from assistant.cli import main
+from assistant.frontends.cli.app import main
 
 if __name__ == "__main__":
     main(["serve"])

@@ -1,8 +1,7 @@
-"""Kept for `python -m assistant.cli` and the `yunying` script: the CLI lives in assistant/frontends/cli/."""
+"""`python -m assistant.cli` (the Makefile's and README's command): runs the CLI of assistant/frontends/cli/,
+which the `yunying` script calls directly."""
 
-from assistant.frontends.cli.app import app, main
-
-__all__ = ["app", "main"]
+from assistant.frontends.cli.app import main
 
 if __name__ == "__main__":
     main()

@@ -13,7 +13,7 @@ import statistics
 import time
 
 from assistant.core.settings import Settings
-from assistant.service import Yunying
+from assistant.services.yunying import Yunying
 from assistant.tools.evaluation import load_items
 
 

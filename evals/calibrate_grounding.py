@@ -27,7 +27,7 @@ from assistant.core.settings import Settings
 from assistant.core.text import detect_lang
 from assistant.ingest.chunking import sections
 from assistant.ingest.loaders import discover, load_document
-from assistant.service import Yunying
+from assistant.services.yunying import Yunying
 
 HERE = Path(__file__).resolve().parent / "grounding"
 PAIRS = HERE / "pairs.yaml"

@@ -17,7 +17,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 
 from assistant.answer.state import Answer
 from assistant.core.settings import Settings
-from assistant.service import Yunying
+from assistant.services.yunying import Yunying
 from assistant.tools.evaluation import load_items
 
 

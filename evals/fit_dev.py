@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 
-from assistant.service import Yunying
+from assistant.services.yunying import Yunying
 from assistant.tools.evaluation import fit_accuracy, load_fit_cases
 
 

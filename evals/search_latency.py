@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("-k", type=int, default=5)
     args = parser.parse_args(argv)
     apply_offline_env()
-    from assistant.service import Yunying
+    from assistant.services.yunying import Yunying
     from assistant.tools.evaluation import load_items
 
     settings = Settings()

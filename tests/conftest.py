@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import Settings, apply_offline_env
+from assistant.core.settings import Settings, apply_offline_env
 
 REPO = Path(__file__).resolve().parents[1]
 KNOWLEDGE = REPO / "knowledge"

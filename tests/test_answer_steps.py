@@ -7,8 +7,8 @@ import pytest
 from assistant.answer import Answer, AnswerChain
 from assistant.answer.condense import condense_question, earlier_questions
 from assistant.answer.context import estimate_tokens, focus_hits, select_sentences
-from assistant.config import Settings
-from assistant.service import Yunying
+from assistant.core.settings import Settings
+from assistant.services.yunying import Yunying
 from tests.test_chains import ExplodingChat, RecordingChat
 
 

@@ -19,10 +19,10 @@ import openai
 import pytest
 import uvicorn
 
-from assistant.config import Settings
+from assistant.core.settings import Settings
 from assistant.frontends.api import combined_app, create_api
-from assistant.security import SecurityError, load_api_keys, serve_api_keys
-from assistant.service import Yunying
+from assistant.services.security import SecurityError, load_api_keys, serve_api_keys
+from assistant.services.yunying import Yunying
 from tests.conftest import KNOWLEDGE, run_cli
 from tests.stubs import StubOpenAI, first_source_sentence, free_port
 

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from assistant.ingest.uploads import safe_filename
-from assistant.service import Yunying
 from assistant.services.feedback import read_feedback
+from assistant.services.yunying import Yunying
 from tests.conftest import KNOWLEDGE
 
 TERM = "Zorblax 留存飞轮"

@@ -14,8 +14,9 @@ from assistant.answer.condense import condense_question
 from assistant.answer.context import focus_hits
 from assistant.answer.grounding import GroundingChecker
 from assistant.answer.guard import defuse
-from assistant.config import Settings
-from assistant.service import Yunying
+from assistant.core.settings import Settings
+from assistant.ingest.pipeline import ingest_files
+from assistant.services.yunying import Yunying
 from tests.conftest import REPO, run_cli
 
 
@@ -307,7 +308,7 @@ def test_injection_inside_a_document_never_reaches_the_model(tmp_path, embedder,
 
     settings = Settings(_env_file=None, data_dir=tmp_path, models_dir_override=models_dir)
     index = KnowledgeIndex(settings, embedder)
-    index.ingest([REPO / "evals" / "fixtures"])
+    ingest_files(index, [REPO / "evals" / "fixtures"])
     poisoned = next(c for c in index.all_chunks() if "HACKED" in c.text)
     question = "".join(s for s in poisoned.text.splitlines() if "HACKED" not in s and "SYSTEM" not in s)
     llm = RecordingChat(responses=["退群人数超过新增成员三成时须写明原因[1]。"], prompts=[])

@@ -14,9 +14,9 @@ import openai
 import pytest
 from docx import Document
 
-from assistant.config import Settings
-from assistant.service import Yunying
+from assistant.core.settings import Settings
 from assistant.services.database import DATABASE_FILE
+from assistant.services.yunying import Yunying
 from tests.conftest import KNOWLEDGE, run_cli
 from tests.test_api import running
 

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from assistant.ingest.loaders import sha256_bytes
+from assistant.ingest.pipeline import ingest_files
 from assistant.retrieval import HybridRetriever
 from assistant.store.chroma import KnowledgeIndex
 from assistant.tools import doctor as d
@@ -117,7 +118,7 @@ def test_doctor_finds_and_repairs_a_broken_store(tmp_path, make_settings, embedd
     write_doc(kb, "c.md", "doc-c", "社区驱动依靠用户之间的关系。")
     settings = make_settings(chunk_size=100, chunk_overlap=0)
     index = KnowledgeIndex(settings, embedder)
-    index.ingest()
+    ingest_files(index)
     healthy = d.check(index)
     assert healthy.healthy and set(healthy.checks.values()) == {"ok"} and healthy.store["documents"] == 3
 
@@ -163,7 +164,7 @@ def test_doctor_finds_and_repairs_a_broken_store(tmp_path, make_settings, embedd
 def test_doctor_notices_another_embedding_model(make_settings, embedder, tmp_path):
     write_doc(tmp_path / "knowledge", "a.md", "doc-a", "交易驱动的核心是货与场。")
     index = KnowledgeIndex(make_settings(), embedder)
-    index.ingest()
+    ingest_files(index)
     index.collection.modify(metadata={"embedding_model": "bge-m3", "app": "yunying"})
     report = d.check(index)
     assert report.checks["embedding"] == "error" and "bge-m3" in report.findings[0].message

@@ -9,10 +9,10 @@ import pytest
 import yaml
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from assistant.config import Settings
+from assistant.core.settings import Settings
 from assistant.fit import FitInputError, SelectionFactors, llm_summary, parse_spans
 from assistant.fit.export import export, render_markdown
-from assistant.service import Yunying
+from assistant.services.yunying import Yunying
 from assistant.tools.evaluation import GOLDEN_DIR, load_fit_cases
 from tests.conftest import run_cli
 

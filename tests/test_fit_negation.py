@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.config import Settings
+from assistant.core.settings import Settings
 from assistant.fit.negation import scope_negations, without_cues
-from assistant.service import Yunying
+from assistant.services.yunying import Yunying
 
 SHOP_SAAS = "一个帮小商家开网店的SaaS，按月收费，自己不卖货"
 BOOK_CLUB_OPENING = "一个让读书爱好者交流读后感的社区App，用户互相推荐书、组织线上读书会。"

@@ -12,9 +12,9 @@ import openai
 import pytest
 
 from assistant.frontends.api import create_api
-from assistant.service import Yunying
 from assistant.services.database import Database
 from assistant.services.gaps import Gaps
+from assistant.services.yunying import Yunying
 from tests.conftest import KNOWLEDGE, run_cli, settings_for
 from tests.stubs import StubOpenAI, first_source_sentence
 from tests.test_api import running

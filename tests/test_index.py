@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.ingest.pipeline import ingest_files
 from assistant.store.chroma import KnowledgeIndex
 
 DOC = """---
@@ -55,20 +56,20 @@ def test_add_rerun_modify_delete(tmp_path, make_settings, embedder, counted):
     write_doc(kb, "b.md", "doc-b", long_body("B", 20))
     index = KnowledgeIndex(make_settings(chunk_size=120, chunk_overlap=20), embedder)
 
-    first = index.ingest()
+    first = ingest_files(index)
     assert sorted(first.added) == ["doc-a", "doc-b"]
     assert first.updated == first.removed == first.failed == []
     assert counted["passages"] == first.chunks_added == index.count() > 2
 
     counted["passages"] = 0
-    second = index.ingest()
+    second = ingest_files(index)
     assert second.added == second.updated == second.removed == []
     assert sorted(second.unchanged) == ["doc-a", "doc-b"]
     assert counted["passages"] == 0, "an unchanged corpus must embed nothing"
 
     old_a = {c.chunk_id for c in index.all_chunks() if c.metadata["doc_id"] == "doc-a"}
     write_doc(kb, "a.md", "doc-a", "内容驱动的核心是持续生产优质内容。")
-    third = index.ingest()
+    third = ingest_files(index)
     assert third.updated == ["doc-a"] and third.unchanged == ["doc-b"]
     new_a = [c for c in index.all_chunks() if c.metadata["doc_id"] == "doc-a"]
     assert old_a.isdisjoint({c.chunk_id for c in new_a})
@@ -76,7 +77,7 @@ def test_add_rerun_modify_delete(tmp_path, make_settings, embedder, counted):
     assert counted["passages"] == len(new_a)
 
     (kb / "b.md").unlink()
-    fourth = index.ingest()
+    fourth = ingest_files(index)
     assert fourth.removed == ["doc-b"]
     assert {c.metadata["doc_id"] for c in index.all_chunks()} == {"doc-a"}
     assert fourth.total_documents == 1
@@ -91,19 +92,21 @@ def test_interrupted_ingest_is_completed_by_the_next_run(tmp_path, make_settings
 
     counted["fail_on_call"] = 3
     with pytest.raises(KeyboardInterrupt):
-        index.ingest()
+        ingest_files(index)
     partial = index.stored_documents()
     assert any(not doc.complete for doc in partial.values()), "the interruption left a partial document"
 
     counted["fail_on_call"] = None
-    report = index.ingest()
+    report = ingest_files(index)
     assert "doc-big" in report.added
     stored = index.stored_documents()
     assert set(stored) == {"doc-big", "doc-small"}
     assert all(doc.complete for doc in stored.values())
     ids = [c.chunk_id for c in index.all_chunks()]
     assert len(ids) == len(set(ids)) == sum(d.expected_chunks for d in stored.values())
-    assert index.ingest().unchanged == sorted(["doc-big", "doc-small"]) or set(index.ingest().unchanged) == {
+    assert ingest_files(index).unchanged == sorted(["doc-big", "doc-small"]) or set(
+        ingest_files(index).unchanged
+    ) == {
         "doc-big",
         "doc-small",
     }
@@ -113,11 +116,11 @@ def test_a_broken_file_is_reported_and_its_stored_version_kept(tmp_path, make_se
     kb = tmp_path / "knowledge"
     path = write_doc(kb, "a.md", "doc-a", "交易驱动的核心是货与场。")
     index = KnowledgeIndex(make_settings(), embedder)
-    index.ingest()
+    ingest_files(index)
     path.write_text(
         path.read_text(encoding="utf-8").replace("topic: product", "topic: nonsense"), encoding="utf-8"
     )
-    report = index.ingest()
+    report = ingest_files(index)
     assert len(report.failed) == 1 and "field 'topic'" in report.failed[0].error
     assert report.removed == []
     assert {c.metadata["doc_id"] for c in index.all_chunks()} == {"doc-a"}
@@ -127,7 +130,7 @@ def test_duplicate_ids_are_refused(tmp_path, make_settings, embedder):
     kb = tmp_path / "knowledge"
     write_doc(kb, "a.md", "same-id", "第一篇。")
     write_doc(kb, "b.md", "same-id", "第二篇。")
-    report = KnowledgeIndex(make_settings(), embedder).ingest()
+    report = ingest_files(KnowledgeIndex(make_settings(), embedder))
     assert report.added == ["same-id"]
     assert "already used" in report.failed[0].error
 
@@ -139,10 +142,10 @@ def test_user_files_elsewhere_survive_a_knowledge_ingest(tmp_path, make_settings
     mine.mkdir()
     (mine / "plan.txt").write_text("我们计划在下沉市场试点社交拼团。", encoding="utf-8")
     index = KnowledgeIndex(make_settings(), embedder)
-    index.ingest()
-    user = index.ingest([mine])
+    ingest_files(index)
+    user = ingest_files(index, [mine])
     assert len(user.added) == 1 and user.added[0].startswith("user-plan-")
-    again = index.ingest()  # the knowledge folder only: the user file is outside it and stays
+    again = ingest_files(index)  # the knowledge folder only: the user file is outside it and stays
     assert again.removed == []
     assert len(index.stored_documents()) == 2
 
@@ -150,8 +153,8 @@ def test_user_files_elsewhere_survive_a_knowledge_ingest(tmp_path, make_settings
 def test_changing_the_chunking_reindexes(tmp_path, make_settings, embedder):
     kb = tmp_path / "knowledge"
     write_doc(kb, "b.md", "doc-b", long_body("B", 10))
-    KnowledgeIndex(make_settings(chunk_size=120, chunk_overlap=20), embedder).ingest()
-    report = KnowledgeIndex(make_settings(chunk_size=200, chunk_overlap=20), embedder).ingest()
+    ingest_files(KnowledgeIndex(make_settings(chunk_size=120, chunk_overlap=20), embedder))
+    report = ingest_files(KnowledgeIndex(make_settings(chunk_size=200, chunk_overlap=20), embedder))
     assert report.updated == ["doc-b"]
 
 
@@ -181,13 +184,13 @@ def test_passage_vector_cache_spares_embedding_across_stores(tmp_path, make_sett
 
     monkeypatch.setattr(E5EmbeddingFunction, "_encode_passages", counting)
     first = KnowledgeIndex(make_settings(chunk_size=120, data_dir=tmp_path / "one"), cached)
-    report = first.ingest()
+    report = ingest_files(first)
     assert report.chunks_added > 1 and sum(encoded) == report.chunks_added
 
     encoded.clear()
     write_doc(kb, "b.md", "doc-b", "全新的一段文字，只有它需要嵌入。")
     second = KnowledgeIndex(make_settings(chunk_size=120, data_dir=tmp_path / "two"), cached)
-    report = second.ingest()
+    report = ingest_files(second)
     assert sorted(report.added) == ["doc-a", "doc-b"]
     assert sum(encoded) == 1  # doc-b's one chunk; doc-a came from the cache
 

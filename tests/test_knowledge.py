@@ -161,8 +161,8 @@ def test_coverage_table_points_at_real_documents_and_headings():
 
 @pytest.fixture(scope="module")
 def kb_service(knowledge_store, models_dir):
-    from assistant.config import Settings
-    from assistant.service import Yunying
+    from assistant.core.settings import Settings
+    from assistant.services.yunying import Yunying
 
     return Yunying(Settings(_env_file=None, data_dir=knowledge_store, models_dir_override=models_dir))
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answer import Answer
-from assistant.service import Yunying
+from assistant.services.yunying import Yunying
 from assistant.store.records import IngestReport
 from tests.conftest import KNOWLEDGE, REPO, cli_env, run_cli
 

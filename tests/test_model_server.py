@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from assistant.answer import Answer, AnswerChain
-from assistant.config import Settings
+from assistant.core.settings import Settings
 from assistant.llm import QWEN_CODER_0_5B, assemble_local_model
-from assistant.service import Yunying
+from assistant.services.yunying import Yunying
 from tests.conftest import KNOWLEDGE, REPO
 from tests.stubs import free_port, stop, wait_for
 

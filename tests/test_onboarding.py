@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from assistant.config import Settings
+from assistant.core.settings import Settings
 from assistant.core.text import is_chinese
 from assistant.onboarding import (
     MODEL_LABELS,
@@ -19,7 +19,7 @@ from assistant.onboarding import (
     learning_path,
     question_bank,
 )
-from assistant.service import Yunying
+from assistant.services.yunying import Yunying
 from assistant.store.records import StoredChunk
 from tests.conftest import run_cli
 

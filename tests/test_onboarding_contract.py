@@ -12,14 +12,14 @@ from collections.abc import Callable
 import pytest
 from pydantic import BaseModel
 
-from assistant.config import Settings
+from assistant.core.settings import Settings
+from assistant.core.text import split_sentences
 from assistant.core.vocabulary import MODEL_KEYS, MODEL_LABELS
-from assistant.ingest.chunking import split_sentences
 from assistant.onboarding import question_bank
 from assistant.onboarding.contract import Contract, contract, wording
 from assistant.onboarding.framework_questions import in_order, trend_questions
 from assistant.onboarding.kb import KnowledgeBase, KnowledgeDoc, prose
-from assistant.service import Yunying
+from assistant.services.yunying import Yunying
 from assistant.store.records import StoredChunk
 
 Check = Callable[[KnowledgeBase, Contract], None]

@@ -10,13 +10,13 @@ from datetime import timedelta
 import gradio as gr
 import pytest
 
-from assistant.config import Settings
+from assistant.core.settings import Settings
 from assistant.core.vocabulary import MODEL_LABELS
 from assistant.frontends.web.pages.onboarding import OnboardingPage, user_of
 from assistant.frontends.web.text import tr
-from assistant.service import Yunying
 from assistant.services.database import LOCAL_USER, Database
 from assistant.services.progress import ProgressStore, utc_now
+from assistant.services.yunying import Yunying
 from tests.test_onboarding_practice import ANSWERS
 
 # the outputs of `choose`: (module, quiz column, practice column), the quiz's five, the practice's four

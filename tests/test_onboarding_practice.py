@@ -10,12 +10,12 @@ from datetime import timedelta
 
 import pytest
 
-from assistant.config import Settings
+from assistant.core.settings import Settings
 from assistant.core.vocabulary import MODEL_LABELS
 from assistant.onboarding.practice import practice_config
-from assistant.service import Yunying
 from assistant.services.database import Database
 from assistant.services.progress import ProgressStore
+from assistant.services.yunying import Yunying
 from tests.conftest import run_cli
 
 ANSWERS = {

@@ -9,13 +9,13 @@ import re
 import numpy as np
 import pytest
 
-from assistant.config import Settings
+from assistant.core.settings import Settings
 from assistant.core.text import is_chinese
 from assistant.core.vocabulary import MODEL_KEYS, MODEL_LABELS
 from assistant.onboarding.contract import contract
 from assistant.onboarding.model_questions import mask_models
 from assistant.onboarding.scenario import scenario_config, scenario_questions
-from assistant.service import Yunying
+from assistant.services.yunying import Yunying
 
 
 @pytest.fixture(scope="module")

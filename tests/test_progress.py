@@ -107,7 +107,7 @@ def test_weak_topics_rank_by_misses_and_the_team_view_lists_each_user(tmp_path):
 
 
 def test_the_team_view_needs_logins(tmp_path, make_settings, models_dir):
-    from assistant.service import Yunying
+    from assistant.services.yunying import Yunying
 
     open_app = Yunying(make_settings())
     with pytest.raises(ValueError, match="logins"):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.ingest.pipeline import ingest_files
 from assistant.retrieval import HybridRetriever, SearchFilters
 from assistant.store.chroma import KnowledgeIndex
 from assistant.store.tokenizer import tokenize
@@ -63,7 +64,7 @@ def fixture_doc(doc_id: str, title: str, body: str, topic: str, models: str) -> 
 
 @pytest.fixture(scope="module")
 def retriever(tmp_path_factory, embedder, models_dir):
-    from assistant.config import Settings
+    from assistant.core.settings import Settings
 
     root: Path = tmp_path_factory.mktemp("retrieval")
     kb = root / "knowledge"
@@ -88,7 +89,7 @@ def retriever(tmp_path_factory, embedder, models_dir):
         _env_file=None, data_dir=root / "data", knowledge_dir=kb, models_dir_override=models_dir
     )
     index = KnowledgeIndex(settings, embedder)
-    index.ingest()
+    ingest_files(index)
     return HybridRetriever(index)
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import InputError
+from assistant.core.errors import InputError
 from assistant.ingest.loaders import CorpusError, discover, load_document
+from assistant.ingest.pipeline import ingest_files
 from assistant.store.chroma import KnowledgeIndex
 from tests.conftest import run_cli
 from tests.test_corpus import minimal_pdf
@@ -65,7 +66,7 @@ def test_empty_blank_and_oversized_text_is_one_line(tmp_path, args, message):
 
 
 def test_limits_are_enforced_in_the_service_for_every_front_end(make_settings, embedder):
-    from assistant.service import Yunying
+    from assistant.services.yunying import Yunying
 
     service = Yunying(make_settings(llm="none", max_question_chars=20, max_description_chars=30))
     service.__dict__["index"] = KnowledgeIndex(service.settings, embedder)
@@ -203,9 +204,9 @@ def test_path_tricks_do_not_duplicate_or_escape(tmp_path, make_settings, embedde
 
     assert discover([folder]) == [odd]
     index = KnowledgeIndex(make_settings(), embedder)
-    first = index.ingest([folder / "sub" / ".." / odd.name])
+    first = ingest_files(index, [folder / "sub" / ".." / odd.name])
     assert len(first.added) == 1 and first.failed == []
-    again = index.ingest([folder])
+    again = ingest_files(index, [folder])
     assert again.unchanged == first.added and again.added == [] and again.removed == []
     stored = index.stored_documents()
     assert len(stored) == 1 and next(iter(stored.values())).source == str(odd.resolve())
@@ -220,5 +221,5 @@ def test_unreadable_file_is_reported_not_raised(tmp_path, make_settings, embedde
     locked = folder / "locked.md"
     locked.write_text(GOOD_MD, encoding="utf-8")
     locked.chmod(0)
-    report = KnowledgeIndex(make_settings(), embedder).ingest([folder])
+    report = ingest_files(KnowledgeIndex(make_settings(), embedder), [folder])
     assert "cannot read the file" in report.failed[0].error

@@ -11,9 +11,9 @@ import sys
 import pytest
 
 from assistant.answer import AnswerChain
-from assistant.config import Settings
+from assistant.core.settings import Settings
 from assistant.llm import make_chat_model
-from assistant.service import Yunying
+from assistant.services.yunying import Yunying
 from tests.conftest import KNOWLEDGE, REPO, cli_env, run_cli
 from tests.stubs import StubOpenAI, chroma_server, free_port
 

@@ -11,9 +11,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from assistant.config import Settings
+from assistant.core.settings import Settings
+from assistant.frontends.web.app import queue_concurrency
 from assistant.services.security import SecurityError, is_loopback, load_logins, serve_logins
-from assistant.ui import queue_concurrency
 from tests.conftest import run_cli
 from tests.stubs import StubOpenAI, free_port, served_app
 

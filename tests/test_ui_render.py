@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from assistant.answer.state import Citation
-from assistant.ui import link_citations, source_cards_html, unlink_citations, upload_report_markdown
-from assistant.uploads import UploadResult
+from assistant.frontends.web.render import (
+    link_citations,
+    source_cards_html,
+    unlink_citations,
+    upload_report_markdown,
+)
+from assistant.ingest.uploads import UploadResult
 
 
 def citation(**overrides) -> Citation:
@@ -59,7 +64,7 @@ def test_upload_messages_say_what_happened_to_each_file():
 
 def test_a_card_offers_the_same_section_in_the_other_language_and_the_left_out_sentences():
     from assistant.answer import Answer
-    from assistant.ui import unsupported_html
+    from assistant.frontends.web.render import unsupported_html
 
     card = source_cards_html([citation(twin_text="The whole passage <in English>.")])
     assert "<summary>English version</summary>" in card and "&lt;in English&gt;" in card

@@ -17,7 +17,7 @@ from assistant.frontends.web.pages.chat import WAITING, ChatPage, ChatSession
 from assistant.frontends.web.pages.evaluation import EvaluationPage
 from assistant.frontends.web.pages.fit import FitPage
 from assistant.frontends.web.pages.knowledge import KnowledgePage
-from assistant.service import Yunying
+from assistant.services.yunying import Yunying
 from tests.conftest import KNOWLEDGE, settings_for
 
 QUESTION = "什么是私域流量？"

@@ -41,9 +41,10 @@ from assistant.answer.intent import QuestionIntents
 from assistant.answer.patterns import text
 from assistant.answer.prompt import NOT_COVERED, build_messages, scrub_prompt_leak
 from assistant.answer.state import Answer, AnswerState
+from assistant.core.errors import check_text
+from assistant.core.schema import Hit
 from assistant.core.text import detect_lang, without_names
-from assistant.errors import check_text
-from assistant.retrieval import Hit, HybridRetriever, SearchFilters
+from assistant.retrieval import HybridRetriever, SearchFilters
 
 
 def _merged(states: Iterator[AnswerState]) -> AnswerState:

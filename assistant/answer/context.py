@@ -11,9 +11,8 @@ import numpy as np
 
 from assistant.answer.guard import defuse_sentence
 from assistant.answer.state import Citation
-from assistant.core.text import join_sentences
-from assistant.corpus import split_sentences
-from assistant.retrieval import Hit
+from assistant.core.schema import Hit
+from assistant.core.text import join_sentences, split_sentences
 
 EmbedPassages = Callable[[Sequence[str]], Sequence[np.ndarray]]
 

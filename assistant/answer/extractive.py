@@ -11,8 +11,7 @@ from assistant.answer.gate import covered_share
 from assistant.answer.grounding import CITATION
 from assistant.answer.patterns import text
 from assistant.answer.state import Citation
-from assistant.core.text import detect_lang, is_chinese, without_names
-from assistant.corpus import split_sentences
+from assistant.core.text import detect_lang, is_chinese, split_sentences, without_names
 
 LANGUAGE_BONUS = 0.03  # an English question prefers an English sentence of equal relevance
 

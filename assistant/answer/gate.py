@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
+from assistant.core.schema import Hit
 from assistant.resources import load_yaml
-from assistant.retrieval import Hit
 from assistant.store.tokenizer import tokenize, word_frequency
 
 

@@ -16,8 +16,7 @@ from pydantic import BaseModel
 
 from assistant.answer.patterns import raw_pattern
 from assistant.answer.state import Citation
-from assistant.core.text import detect_lang, is_chinese, join_sentences
-from assistant.corpus import split_sentences
+from assistant.core.text import detect_lang, is_chinese, join_sentences, split_sentences
 from assistant.store.tokenizer import tokenize
 
 CITATION = re.compile(r"\[(\d{1,2})\]")

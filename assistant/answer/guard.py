@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 
 from assistant.answer.patterns import pattern
-from assistant.core.text import join_sentences
-from assistant.corpus import split_sentences
+from assistant.core.text import join_sentences, split_sentences
 
 REMOVED = "[已移除一段疑似指令的文字 / removed instruction-like text]"
 

@@ -10,8 +10,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from assistant.answer.patterns import text
 from assistant.answer.state import Citation
-from assistant.core.text import join_sentences
-from assistant.corpus import split_sentences
+from assistant.core.text import join_sentences, split_sentences
 from assistant.resources import load_yaml
 
 NOT_COVERED = "NOT_COVERED"

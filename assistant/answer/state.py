@@ -6,7 +6,8 @@ from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.retrieval import Hit, SearchFilters
+from assistant.core.schema import Hit
+from assistant.retrieval import SearchFilters
 
 FigureKind = Literal["figure_money", "figure_rate", "figure_count"]
 FIGURE_KINDS: tuple[FigureKind, ...] = ("figure_money", "figure_rate", "figure_count")

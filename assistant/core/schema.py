@@ -1,9 +1,11 @@
 """The knowledge base's core types: a document's front matter (validated, unknown keys are errors), the
-`Document` it heads, and the `Chunk`s a document is cut into."""
+`Document` it heads, the `Chunk`s a document is cut into, and the search `Hit` a stored chunk returns as."""
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -23,6 +25,16 @@ Topic = Literal[
     "selection",
     "glossary",
 ]
+
+
+# a Markdown file's YAML header: between a first line "---" and the next "---"
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
+
+
+def split_front_matter(raw: str) -> tuple[str | None, str]:
+    """A Markdown file's YAML header as text (None when it has none) and the body after it."""
+    match = _FRONT_MATTER.match(raw)
+    return (match.group(1), raw[match.end() :]) if match else (None, raw)
 
 
 class FrontMatter(BaseModel):
@@ -75,6 +87,16 @@ class FrontMatter(BaseModel):
                     f"models: the primary model ({self.primary_model}) must come first, got {self.models}"
                 )
         return self
+
+
+def models_field(models: Iterable[str]) -> str:
+    """A chunk's models as its flat Chroma metadata holds them ("community,content"): Chroma takes scalars."""
+    return ",".join(models)
+
+
+def models_of(meta: Mapping[str, Any]) -> list[str]:
+    """The models a chunk's flat metadata lists, in order (the inverse of `models_field`)."""
+    return [m for m in str(meta.get("models", "")).split(",") if m]
 
 
 class Document(BaseModel):
@@ -133,3 +155,26 @@ class Chunk(BaseModel):
         if self.heading_path:
             head += f" > {self.heading}"
         return f"{head}\n{self.text}"
+
+
+class Hit(BaseModel):
+    """One search result. The CLI's JSON hit is this model, flattened; fields are only ever added."""
+
+    rank: int
+    score: float = Field(description="Fused score (reciprocal rank fusion) in hybrid mode.")
+    chunk_id: str
+    doc_id: str
+    title: str
+    kind: str
+    topic: str | None = None
+    models: list[str] = Field(default_factory=list)
+    company: str | None = None
+    company_zh: str | None = None
+    heading: str = ""
+    text: str
+    lang: str = "zh"
+    source: str = ""
+    dense_score: float | None = Field(default=None, description="Cosine similarity to the query.")
+    bm25_score: float | None = None
+    pair_id: str = Field(default="", description="The original's id for a document and its translated twin.")
+    section: int = 0

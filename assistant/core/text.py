@@ -1,4 +1,4 @@
-"""Text helpers shared by every stage: the one language detector, sentence joining."""
+"""Text helpers shared by every stage: the one language detector, sentence splitting and joining."""
 
 from __future__ import annotations
 
@@ -20,6 +20,31 @@ def detect_lang(text: str) -> str:
 
 def is_chinese(text: str) -> bool:
     return detect_lang(text) == "zh"
+
+
+# A sentence ends at Chinese end punctuation (with any closing quotes/brackets after it), or at an
+# English . ! ? followed by whitespace; a decimal point ("3.5") or "e.g." mid-sentence does not end it.
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?])[”’」』）)\]]*|(?<=[.!?;])[\"')\]]*(?=\s)")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences and list items of a block of text; line breaks end list items and table rows."""
+    sentences: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        start = 0
+        for match in _SENTENCE_END.finditer(line):
+            end = match.end()
+            piece = line[start:end].strip()
+            if piece:
+                sentences.append(piece)
+            start = end
+        tail = line[start:].strip()
+        if tail:
+            sentences.append(tail)
+    return sentences
 
 
 def join_sentences(sentences: Iterable[str]) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.corpus import MODEL_KEYS
+from assistant.core.vocabulary import MODEL_KEYS
 from assistant.fit.knowledge import CaseDoc, FitKnowledge, KChunk, sections_config
 
 

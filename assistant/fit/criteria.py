@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.corpus import MODEL_KEYS, split_sentences
+from assistant.core.text import split_sentences
+from assistant.core.vocabulary import MODEL_KEYS
 from assistant.fit.knowledge import FitKnowledge, KChunk, model_named, sections_config
 from assistant.fit.profile import Embed
 

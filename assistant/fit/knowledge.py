@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from assistant.answer.state import Citation
-from assistant.corpus import MODEL_KEYS
+from assistant.core.schema import models_of
+from assistant.core.vocabulary import MODEL_KEYS
 from assistant.resources import load_yaml
 from assistant.store.chroma import KnowledgeIndex
 
@@ -43,7 +44,7 @@ class KChunk:
 
     @property
     def models(self) -> list[str]:
-        return [m for m in str(self.meta.get("models", "")).split(",") if m]
+        return models_of(self.meta)
 
     def under(self, headings: list[str]) -> bool:
         """The chunk sits under one of these top-level headings (or is one of them)."""

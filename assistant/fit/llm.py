@@ -124,7 +124,7 @@ def _framework_claims(checker: GroundingChecker, text: str, limit: int = MAX_SEN
     """The supported sentences that name no company: an LLM sentence naming a case can pass the check
     on the case's passage and still pin the case's facts on the user's business, and the memo names its
     analogous cases itself, from their own text."""
-    from assistant.corpus import split_sentences
+    from assistant.core.text import split_sentences
 
     kept = [s for s in split_sentences(text) if not checker.companies_in(s)][:limit]
     return join_sentences(kept)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from assistant.answer.state import Citation
-from assistant.corpus import split_sentences
+from assistant.core.text import split_sentences
 from assistant.fit.analogies import Analogy
 from assistant.fit.knowledge import FitKnowledge, KChunk, sections_config
 from assistant.fit.profile import Embed

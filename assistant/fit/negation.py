@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from assistant.corpus import split_sentences
+from assistant.core.text import split_sentences
 from assistant.resources import load_yaml
 
 _CLAUSE_END = re.compile(r"([，,；;：:])")

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from assistant.core.text import detect_lang
-from assistant.corpus import MODEL_KEYS, split_sentences
+from assistant.core.text import detect_lang, split_sentences
+from assistant.core.vocabulary import MODEL_KEYS
 from assistant.fit.negation import negation_table, scope_negations, without_cues
 from assistant.fit.schema import (
     READING_FIELDS,

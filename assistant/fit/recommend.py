@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.corpus import MODEL_KEYS
+from assistant.core.vocabulary import MODEL_KEYS
 from assistant.fit import memo as m
 from assistant.fit.analogies import Analogy, nearest_cases
 from assistant.fit.criteria import Criteria

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.answer.state import Citation
-from assistant.errors import InputError
+from assistant.core.errors import InputError
 
 Lang = Literal["zh", "en"]
 Confidence = Literal["high", "medium", "low"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from assistant.corpus import MODEL_KEYS
+from assistant.core.vocabulary import MODEL_KEYS
 from assistant.fit.analogies import Analogy, votes
 from assistant.fit.criteria import CriterionMatch
 from assistant.fit.profile import affinity

@@ -1,2 +1,2 @@
 """Ingest: loading knowledge and users' files into Documents (loaders) and cutting them into Chunks
-(chunking). The incremental pipeline is still in store/ingest.py."""
+(chunking), and the incremental pipeline that writes them through the store (pipeline)."""

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 
 from assistant.core.schema import Chunk, Document
+from assistant.core.text import split_sentences
 
 # English text takes about this many times the characters of the same content in Chinese: an English
 # chunk gets that much more room, so twins chunk into passages of similar substance.
@@ -17,29 +18,6 @@ CHUNKER_VERSION = "4"
 
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-# A sentence ends at Chinese end punctuation (with any closing quotes/brackets after it), or at an
-# English . ! ? followed by whitespace; a decimal point ("3.5") or "e.g." mid-sentence does not end it.
-_SENTENCE_END = re.compile(r"(?<=[。！？；!?])[”’」』）)\]]*|(?<=[.!?;])[\"')\]]*(?=\s)")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences and list items of a block of text; line breaks end list items and table rows."""
-    sentences: list[str] = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        start = 0
-        for match in _SENTENCE_END.finditer(line):
-            end = match.end()
-            piece = line[start:end].strip()
-            if piece:
-                sentences.append(piece)
-            start = end
-        tail = line[start:].strip()
-        if tail:
-            sentences.append(tail)
-    return sentences
 
 
 def sections(body: str) -> Iterator[tuple[list[str], str]]:

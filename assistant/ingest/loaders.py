@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from assistant.core.schema import Document, FrontMatter
+from assistant.core.schema import Document, FrontMatter, split_front_matter
 from assistant.core.text import detect_lang
 
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".pdf", ".docx")
@@ -24,9 +24,6 @@ class CorpusError(ValueError):
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 
 
 def _format_validation(path: Path, error: ValidationError) -> str:
@@ -44,11 +41,11 @@ def _format_validation(path: Path, error: ValidationError) -> str:
 
 def parse_markdown(path: Path, raw: str, content_hash: str, user_id: str) -> Document:
     """Markdown with front matter is validated strictly; without it, it is a user document."""
-    match = _FRONT_MATTER.match(raw)
-    if not match:
+    header, rest = split_front_matter(raw)
+    if header is None:
         return _user_document(path, raw, content_hash, user_id)
     try:
-        meta = yaml.safe_load(match.group(1))
+        meta = yaml.safe_load(header)
     except yaml.YAMLError as exc:
         raise CorpusError(f"{path}: front matter is not valid YAML ({exc.__class__.__name__})") from exc
     if not isinstance(meta, dict):
@@ -57,7 +54,7 @@ def parse_markdown(path: Path, raw: str, content_hash: str, user_id: str) -> Doc
         front = FrontMatter.model_validate(meta)
     except ValidationError as exc:
         raise CorpusError(_format_validation(path, exc)) from exc
-    body = raw[match.end() :].strip()
+    body = rest.strip()
     if not body:
         raise CorpusError(f"{path}: the document has front matter but no body")
     return Document(**front.model_dump(), source=str(path), content_hash=content_hash, body=body)

@@ -95,7 +95,7 @@ def start(options: LlamaServerOptions):  # -> xllamacpp.Server
 
 
 def parse_args(argv: list[str] | None = None) -> LlamaServerOptions:
-    from assistant.config import Settings
+    from assistant.core.settings import Settings
 
     parser = argparse.ArgumentParser(
         prog="python -m assistant.llm.llama_server",

@@ -45,7 +45,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.files import exclusive_lock
+from assistant.core.files import exclusive_lock
 from assistant.llm.errors import LLMUnavailable
 
 log = logging.getLogger("yunying.llm")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.corpus import split_sentences
+from assistant.core.text import split_sentences
 from assistant.onboarding.contract import contract, wording
 from assistant.onboarding.kb import HEADING_SEPARATOR, KnowledgeBase, KnowledgeDoc, prose, short, slug
 from assistant.onboarding.schema import Draft

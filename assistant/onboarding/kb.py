@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.answer.state import Citation
-from assistant.corpus import split_sentences
+from assistant.core.text import split_sentences
 from assistant.onboarding.contract import contract
 from assistant.store.chroma import KnowledgeIndex
 from assistant.store.records import StoredChunk

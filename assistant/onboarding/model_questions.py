@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
+from assistant.core.text import split_sentences
 from assistant.core.vocabulary import MODEL_KEYS, MODEL_LABELS
-from assistant.corpus import split_sentences
 from assistant.onboarding.contract import contract, wording
 from assistant.onboarding.kb import HEADING_SEPARATOR, KnowledgeBase, KnowledgeDoc, prose, short, slug
 from assistant.onboarding.schema import Draft, unique_drafts

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from assistant.core.text import split_sentences
 from assistant.core.vocabulary import MODEL_KEYS, MODEL_LABELS
-from assistant.corpus import split_sentences
 from assistant.onboarding.contract import contract, wording
 from assistant.onboarding.kb import KnowledgeBase, KnowledgeDoc, citation, english_sentences, prose
 from assistant.onboarding.schema import Lang, LearningModule

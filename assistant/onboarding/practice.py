@@ -14,9 +14,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from pydantic import BaseModel, Field
 
-from assistant.core.text import detect_lang, join_sentences
+from assistant.core.text import detect_lang, join_sentences, split_sentences
 from assistant.core.vocabulary import MODEL_KEYS, MODEL_LABELS
-from assistant.corpus import split_sentences
 from assistant.fit.criteria import Criteria
 from assistant.onboarding.kb import KnowledgeDoc, short
 from assistant.onboarding.model_questions import mask_models

@@ -10,9 +10,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from assistant.answer.state import Citation
-from assistant.core.text import join_sentences
+from assistant.core.text import join_sentences, split_sentences
 from assistant.core.vocabulary import MODEL_LABELS
-from assistant.corpus import split_sentences
 from assistant.fit.criteria import Criteria, Criterion
 from assistant.onboarding.kb import KnowledgeDoc, citation, english_sentences, short
 from assistant.onboarding.practice_config import practice_config

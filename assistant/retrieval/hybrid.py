@@ -15,13 +15,14 @@ from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
+from assistant.core.schema import Hit
 from assistant.core.settings import Settings
 from assistant.core.text import detect_lang
 from assistant.retrieval.bm25 import BM25Index
 from assistant.retrieval.companies import CompanyNames
 from assistant.retrieval.filters import SearchFilters
 from assistant.retrieval.fusion import one_per_twin_section, reciprocal_rank_fusion
-from assistant.retrieval.hits import Hit, hit_from
+from assistant.retrieval.hits import hit_from
 from assistant.store.chroma import KnowledgeIndex
 
 Mode = Literal["hybrid", "dense", "bm25"]

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from assistant.core.schema import models_of
 from assistant.ingest.loaders import CorpusError, load_document
 
 KIND_ORDER = {"framework": 0, "case": 1, "user": 2}
@@ -37,7 +38,7 @@ def catalog(metadatas: Any) -> list[DocumentInfo]:
                 title=str(meta.get("title", "")),
                 kind=str(meta.get("kind", "")),
                 topic=str(meta.get("topic") or ""),
-                models=[m for m in str(meta.get("models", "")).split(",") if m],
+                models=models_of(meta),
                 company=str(meta.get("company") or ""),
                 company_zh=str(meta.get("company_zh") or ""),
                 lang=str(meta.get("lang", "zh")),

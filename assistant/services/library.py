@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from assistant.core.settings import Settings
 from assistant.ingest.loaders import user_doc_id
+from assistant.ingest.pipeline import ingest_files
 from assistant.ingest.uploads import RemoveResult, UploadResult, check_upload, safe_filename, store_upload
 from assistant.services.catalog import DocumentInfo, catalog, document_body
 from assistant.services.knowledge import ChunkView, watch_folder
@@ -136,7 +137,7 @@ class KnowledgeLibrary:
         if not source.is_file():
             raise FileNotFoundError(f"{doc_id}: its file {source} is gone; remove the document instead")
         with self._write_lock:
-            return self.index.ingest([source], force=[doc_id])
+            return ingest_files(self.index, [source], force=[doc_id])
 
     def watch_folder(
         self,

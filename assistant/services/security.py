@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import TypeVar
 
 from assistant.core.errors import InputError
 from assistant.core.settings import Settings
@@ -13,6 +14,9 @@ from assistant.core.settings import Settings
 
 class SecurityError(InputError):
     """A configuration that would expose the app or its secrets; the CLI refuses to start with it."""
+
+
+Secret = TypeVar("Secret")
 
 
 def is_loopback(host: str) -> bool:
@@ -38,14 +42,32 @@ def _parse(entries: list[str], where: str) -> list[tuple[str, str]]:
     return logins
 
 
+def _file_lines(path: Path | None, setting: str) -> list[str]:
+    """The lines of a secrets file (none when the setting is unset); one that cannot be read is refused."""
+    if path is None:
+        return []
+    try:
+        return path.expanduser().read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeError) as exc:
+        raise SecurityError(f"{setting} {path}: cannot read it ({exc})") from exc
+
+
+def _required_off_loopback(
+    found: list[Secret], host: str, insecure: bool, refusal: str
+) -> list[Secret] | None:
+    """`found` when there is any; None (open) on loopback or with --insecure; else `refusal`."""
+    if found:
+        return found
+    if not is_loopback(host) and not insecure:
+        raise SecurityError(refusal)
+    return None
+
+
 def load_logins(settings: Settings) -> list[tuple[str, str]]:
     """Every configured login (both sources may be used together)."""
     logins = _parse(settings.auth.get_secret_value().split(","), "YUNYING_AUTH")
     if settings.auth_file is not None:
-        try:
-            lines = settings.auth_file.expanduser().read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeError) as exc:
-            raise SecurityError(f"YUNYING_AUTH_FILE {settings.auth_file}: cannot read it ({exc})") from exc
+        lines = _file_lines(settings.auth_file, "YUNYING_AUTH_FILE")
         logins += _parse(lines, f"YUNYING_AUTH_FILE {Path(settings.auth_file)}")
     return logins
 
@@ -53,28 +75,18 @@ def load_logins(settings: Settings) -> list[tuple[str, str]]:
 def serve_logins(settings: Settings, host: str, insecure: bool = False) -> list[tuple[str, str]] | None:
     """The logins `serve` must require on `host`, or None for an open app; refuses an open app on a
     non-loopback address unless `insecure`."""
-    logins = load_logins(settings)
-    if logins:
-        return logins
-    if not is_loopback(host) and not insecure:
-        raise SecurityError(
-            f"refusing to serve on {host} without a login: set YUNYING_AUTH=user:password (or "
-            "YUNYING_AUTH_FILE), or pass --insecure to serve it open to the network"
-        )
-    return None
+    refusal = (
+        f"refusing to serve on {host} without a login: set YUNYING_AUTH=user:password (or "
+        "YUNYING_AUTH_FILE), or pass --insecure to serve it open to the network"
+    )
+    return _required_off_loopback(load_logins(settings), host, insecure, refusal)
 
 
 def load_api_keys(settings: Settings) -> list[str]:
     """Every configured key of the OpenAI-compatible API: YUNYING_API_KEYS and YUNYING_API_KEYS_FILE."""
     keys = [key.strip() for key in settings.api_keys.get_secret_value().split(",")]
-    if settings.api_keys_file is not None:
-        try:
-            lines = settings.api_keys_file.expanduser().read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeError) as exc:
-            raise SecurityError(
-                f"YUNYING_API_KEYS_FILE {settings.api_keys_file}: cannot read it ({exc})"
-            ) from exc
-        keys += [line.strip() for line in lines if not line.strip().startswith("#")]
+    lines = _file_lines(settings.api_keys_file, "YUNYING_API_KEYS_FILE")
+    keys += [line.strip() for line in lines if not line.strip().startswith("#")]
     keys = [key for key in dict.fromkeys(keys) if key]
     short = [number for number, key in enumerate(keys, start=1) if len(key) < 8]
     if short:  # a guessable key is worse than none: it looks protected
@@ -85,12 +97,8 @@ def load_api_keys(settings: Settings) -> list[str]:
 def serve_api_keys(settings: Settings, host: str, insecure: bool = False) -> list[str] | None:
     """The keys the API must require on `host`, or None for an open API; like `serve_logins`, refuses an
     open API on a non-loopback address unless `insecure`."""
-    keys = load_api_keys(settings)
-    if keys:
-        return keys
-    if not is_loopback(host) and not insecure:
-        raise SecurityError(
-            f"refusing to serve the API on {host} without an API key: set YUNYING_API_KEYS=<key> (or "
-            "YUNYING_API_KEYS_FILE), pass --no-api to serve the app alone, or --insecure to serve it open"
-        )
-    return None
+    refusal = (
+        f"refusing to serve the API on {host} without an API key: set YUNYING_API_KEYS=<key> (or "
+        "YUNYING_API_KEYS_FILE), pass --no-api to serve the app alone, or --insecure to serve it open"
+    )
+    return _required_off_loopback(load_api_keys(settings), host, insecure, refusal)

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from assistant.answer import Answer, AnswerChain
 from assistant.answer.gate import GateThresholds
 from assistant.core.errors import check_text
+from assistant.core.schema import Hit
 from assistant.core.settings import Settings, apply_offline_env
 from assistant.fit import (
     FitAnalysis,
@@ -27,7 +28,8 @@ from assistant.fit import (
     enrich_with_llm,
     llm_profile_spans,
 )
-from assistant.retrieval import Hit, HybridRetriever, Mode, SearchFilters
+from assistant.ingest.pipeline import ingest_files
+from assistant.retrieval import HybridRetriever, Mode, SearchFilters
 from assistant.services.conversations import Conversations
 from assistant.services.database import LOCAL_USER, Database
 from assistant.services.feedback import Feedback, append_feedback
@@ -68,7 +70,7 @@ class Yunying(KnowledgeLibrary, LearningDesk):
         self, paths: Sequence[Path] | None = None, *, progress: IngestProgress | None = None
     ) -> IngestReport:
         with self._write_lock:  # two concurrent ingests would race on the same documents
-            return self.index.ingest(paths, progress=progress)
+            return ingest_files(self.index, paths, progress=progress)
 
     def search(
         self,

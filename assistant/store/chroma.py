@@ -7,21 +7,18 @@ rows of `store.records`; nobody outside store/ touches the collection or its cli
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from assistant.core.settings import Settings
 from assistant.store.embedder import E5_MODEL_NAME, E5Embedder, build_e5_folder, passage_cache_path
 from assistant.store.generation import StoreGeneration
-from assistant.store.ingest import PendingDocument, chunk_metadata, plan_ingest
 from assistant.store.records import (
+    ChunkToWrite,
     DenseMatch,
     EmbeddedChunk,
     IngestProgress,
-    IngestReport,
     StoredChunk,
     StoredDocument,
 )
@@ -95,7 +92,8 @@ def _rows(batch: Any) -> Iterator[tuple[str, str, dict[str, Any]]]:
 
 
 class KnowledgeIndex:
-    """The Chroma collection of one embedding model, and incremental ingestion into it."""
+    """The Chroma collection of one embedding model: reading and writing its chunks (what to write is
+    the ingest pipeline's to decide, assistant.ingest.pipeline)."""
 
     def __init__(self, settings: Settings, embedder: E5EmbeddingFunction | None = None) -> None:
         self.settings = settings  # the environment is the composition root's (services.yunying)
@@ -294,62 +292,22 @@ class KnowledgeIndex:
         )
         self._wrote()
 
-    def _add(self, todo: list[PendingDocument], signature: str, progress: IngestProgress | None) -> None:
-        """Embed and add chunks in groups that cross document borders (sentence-transformers sorts each
-        group by length, so less padding is computed). An interruption leaves the current document with
-        fewer chunks than its `doc_chunks`, which the next ingest detects and redoes."""
-        items = [(p.doc, chunk, len(p.chunks)) for p in todo for chunk in p.chunks]
+    def embed_and_write(self, rows: Sequence[ChunkToWrite], progress: IngestProgress | None = None) -> None:
+        """Embed and upsert chunks in groups that cross document borders (sentence-transformers sorts each
+        group by length, so less padding is computed). `progress` hears of every group written."""
         group = max(1, self.settings.embed_batch_size) * 4
-        for start in range(0, len(items), group):
-            part = items[start : start + group]
-            vectors = self.embedder.embed_passages([chunk.embed_text for _, chunk, _ in part])
+        for start in range(0, len(rows), group):
+            part = rows[start : start + group]
+            vectors = self.embedder.embed_passages([row.embed_text for row in part])
             self._collection.upsert(
-                ids=[chunk.chunk_id for _, chunk, _ in part],
+                ids=[row.chunk_id for row in part],
                 embeddings=vectors,
-                documents=[chunk.text for _, chunk, _ in part],
-                metadatas=[chunk_metadata(chunk, doc, signature, n) for doc, chunk, n in part],
+                documents=[row.text for row in part],
+                metadatas=[row.metadata for row in part],
             )
             self._wrote()
             if progress is not None:
-                progress(start + len(part), len(items))
-
-    def ingest(
-        self,
-        paths: Sequence[Path] | None = None,
-        *,
-        progress: IngestProgress | None = None,
-        remove_missing: bool = True,
-        force: Sequence[str] = (),
-    ) -> IngestReport:
-        """Bring the store in line with the files under `paths` (default: the knowledge folder); see
-        `store.ingest.plan_ingest` for what is added, replaced, skipped and removed. `progress` hears
-        of every group of chunks embedded; documents whose id is in `force` are re-embedded even when
-        unchanged."""
-        started = time.perf_counter()
-        roots = [Path(p) for p in (paths or [self.settings.knowledge_dir])]
-        stored = self.stored_documents()
-        plan = plan_ingest(self.settings, roots, stored, remove_missing=remove_missing, force=set(force))
-        report = plan.report
-        for previous in plan.removals:
-            self.delete_chunks(previous.chunk_ids)
-            report.removed.append(previous.doc_id)
-            report.chunks_removed += len(previous.chunk_ids)
-        for pending in plan.todo:
-            if pending.previous is not None:
-                self.delete_chunks(pending.previous.chunk_ids)
-                report.chunks_removed += len(pending.previous.chunk_ids)
-        self._add(plan.todo, plan.signature, progress)
-        for pending in plan.todo:
-            report.chunks_added += len(pending.chunks)
-            updated = pending.previous is not None and pending.previous.complete
-            (report.updated if updated else report.added).append(pending.doc.id)
-
-        report.total_chunks = self.count()
-        changed = plan.todo or report.removed
-        report.total_documents = len(self.stored_documents()) if changed else len(stored)
-        report.seconds = round(time.perf_counter() - started, 3)
-        log.info("ingest: %s", report.model_dump(exclude={"unchanged"}))
-        return report
+                progress(start + len(part), len(rows))
 
     def seed_from(self, other: KnowledgeIndex, page: int = 1000) -> int:
         """Copy another store's chunks (with their vectors) into this empty one, so a second store of the

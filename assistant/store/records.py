@@ -73,6 +73,16 @@ class EmbeddedChunk(StoredChunk):
 
 
 @dataclass
+class ChunkToWrite:
+    """A chunk ready for the collection: its text, what to embed, and its flat metadata."""
+
+    chunk_id: str
+    text: str
+    embed_text: str
+    metadata: dict[str, Any]
+
+
+@dataclass
 class DenseMatch:
     """One nearest neighbour of a query vector: the chunk and its cosine similarity."""
 

@@ -17,7 +17,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from assistant.ingest.loaders import CorpusError, discover, load_document
+import yaml
+from pydantic import ValidationError
+
+from assistant.core.schema import FrontMatter, split_front_matter
 from assistant.resources import load_yaml
 
 # Bump when tokenization changes: stored BM25 tokens are then recomputed on the next ingest. (The user
@@ -52,16 +55,25 @@ def _usable(word: str) -> bool:
     return bool(_HAN.search(word)) and bool(_JIEBA_BLOCK.fullmatch(word))
 
 
+def _front_matter(path: Path) -> FrontMatter | None:
+    """A knowledge document's validated front matter; None for a file without one, or one that fails
+    (ingest reports that file; the dictionary just goes without its names)."""
+    header, body = split_front_matter(path.read_text(encoding="utf-8-sig", errors="replace"))
+    if header is None or not body.strip():
+        return None
+    try:
+        return FrontMatter.model_validate(yaml.safe_load(header))
+    except (yaml.YAMLError, ValidationError):
+        return None
+
+
 def _front_matter_names(knowledge_dir: Path) -> list[str]:
+    """The Chinese names and aliases in the front matter of the knowledge folder's Markdown files (the
+    store reads the files itself: the ingest package, which loads documents, sits above it)."""
     names: list[str] = []
-    for path in discover([knowledge_dir]):
-        if path.suffix.lower() != ".md":
-            continue
-        try:
-            doc = load_document(path)
-        except CorpusError:
-            continue  # ingest reports the file; the dictionary just goes without its names
-        names.extend(n for n in [doc.company_zh, *doc.aliases] if n)
+    paths = sorted(p for p in knowledge_dir.rglob("*.md") if p.name.lower() != "readme.md")
+    for front in filter(None, map(_front_matter, paths)):
+        names.extend(n for n in [front.company_zh, *front.aliases] if n)
     return names
 
 

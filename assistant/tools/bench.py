@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from assistant.core.settings import Settings
+from assistant.ingest.pipeline import ingest_files
 from assistant.store.embedder import E5_MODEL_NAME
 
 
@@ -75,7 +76,7 @@ def bench_ingest(settings: Settings, sources: list[Path], max_docs: int = 12) ->
         temp_settings = settings.model_copy(update={"data_dir": Path(tmp) / "data", "chroma_url": ""})
         index = KnowledgeIndex(temp_settings, embedder)
         started = time.perf_counter()
-        report = index.ingest([staging])
+        report = ingest_files(index, [staging])
         seconds = time.perf_counter() - started
     return {
         "documents": len(report.added),

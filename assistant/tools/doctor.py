@@ -24,9 +24,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from assistant.ingest.loaders import CorpusError, discover, load_document
+from assistant.ingest.pipeline import ingest_files, store_signature
 from assistant.store.chroma import KnowledgeIndex
 from assistant.store.embedder import E5_MODEL_NAME
-from assistant.store.ingest import store_signature
 
 CHECKS = ("chunks", "bm25", "embedding", "files")
 
@@ -283,25 +283,20 @@ def _file_findings(settings: Any, rows: list[tuple[str, dict]], root: Path, find
         if doc_id in on_disk:
             continue
         if source == root or root in source.parents:
-            findings.append(
-                Finding(
-                    severity="error",
-                    check="files",
-                    doc_id=doc_id,
-                    path=str(source),
-                    message=f"{doc_id}: its file {source} was removed from the knowledge folder",
-                )
-            )
+            severity, fate = "error", "was removed from the knowledge folder"
         elif not source.exists():
-            findings.append(
-                Finding(
-                    severity="warning",
-                    check="files",
-                    doc_id=doc_id,
-                    path=str(source),
-                    message=f"{doc_id}: its file {source} is gone (the stored copy stays searchable)",
-                )
+            severity, fate = "warning", "is gone (the stored copy stays searchable)"
+        else:
+            continue
+        findings.append(
+            Finding(
+                severity=severity,
+                check="files",
+                doc_id=doc_id,
+                path=str(source),
+                message=f"{doc_id}: its file {source} {fate}",
             )
+        )
 
 
 def repair(index: KnowledgeIndex, report: DoctorReport, knowledge_dir: Path | None = None) -> DoctorReport:
@@ -318,7 +313,7 @@ def repair(index: KnowledgeIndex, report: DoctorReport, knowledge_dir: Path | No
             index.delete_chunks(doomed)
             done["deleted_chunks"] = len(doomed)
     if root.is_dir():
-        ingest = index.ingest([root])
+        ingest = ingest_files(index, [root])
         done["ingest"] = ingest.model_dump(include={"added", "updated", "removed", "failed"})
     # documents from outside the knowledge folder whose chunks were deleted: re-read their files
     elsewhere = {
@@ -329,7 +324,7 @@ def repair(index: KnowledgeIndex, report: DoctorReport, knowledge_dir: Path | No
     root_resolved = root.expanduser().resolve()
     for path in sorted(elsewhere):
         if root_resolved not in Path(path).parents:
-            index.ingest([Path(path)], remove_missing=False)
+            ingest_files(index, [Path(path)], remove_missing=False)
             done["reingested"].append(path)
     after = check(index, knowledge_dir)
     after.repaired = done

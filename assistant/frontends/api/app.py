@@ -18,7 +18,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.answer import Answer
-from assistant.errors import InputError, check_text
+from assistant.core.errors import InputError, check_text
 from assistant.frontends.api.queue import AnswerQueue
 from assistant.frontends.api.schema import (
     AnswerFields,
@@ -39,8 +39,8 @@ from assistant.frontends.api.schema import (
 )
 from assistant.frontends.web.app import queue_concurrency
 from assistant.frontends.web.render import unlink_citations
-from assistant.service import Yunying
 from assistant.services.database import LOCAL_USER
+from assistant.services.yunying import Yunying
 
 log = logging.getLogger("yunying.api")
 

@@ -10,7 +10,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from assistant.frontends.api.app import create_api
-from assistant.service import Yunying
+from assistant.services.yunying import Yunying
 
 
 def combined_app(

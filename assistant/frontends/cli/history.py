@@ -4,8 +4,9 @@ API save), per user (`--user`, default the one local user)."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -30,8 +31,16 @@ def _user(user: str) -> str:
     return user or LOCAL_USER
 
 
-def _unknown(conversation_id: str) -> CommandError:
-    return CommandError(f"no saved conversation '{conversation_id}'; see `yunying history list`")
+Found = TypeVar("Found")
+
+
+def _known(conversation_id: str, read: Callable[[], Found]) -> Found:
+    """What `read` returns of a saved conversation; one the user does not have (KeyError) is one clear
+    error line."""
+    try:
+        return read()
+    except KeyError:
+        raise CommandError(f"no saved conversation '{conversation_id}'; see `yunying history list`") from None
 
 
 @history_app.command("list")
@@ -51,10 +60,7 @@ def list_conversations(user: UserOpt = "", as_json: JsonOpt = False) -> None:
 @history_app.command("show")
 def show(conversation_id: IdArg, user: UserOpt = "", as_json: JsonOpt = False) -> None:
     """Every question and answer of a conversation, each answer with its numbered sources."""
-    try:
-        conversation = _conversations().get(conversation_id, _user(user))
-    except KeyError:
-        raise _unknown(conversation_id) from None
+    conversation = _known(conversation_id, lambda: _conversations().get(conversation_id, _user(user)))
     if as_json:
         print_json(
             conversation.model_dump(
@@ -80,10 +86,7 @@ def export(
     """Write a conversation as Markdown or Word, with numbered references."""
     if out.suffix.lower() not in (".md", ".docx"):
         raise CommandError(f"{out}: a conversation can be exported as .md or .docx")
-    try:
-        path = service().export_conversation(conversation_id, out, _user(user))
-    except KeyError:
-        raise _unknown(conversation_id) from None
+    path = _known(conversation_id, lambda: service().export_conversation(conversation_id, out, _user(user)))
     if as_json:
         print_json({"id": conversation_id, "path": str(path)})
     else:
@@ -98,10 +101,7 @@ def rename(
     as_json: JsonOpt = False,
 ) -> None:
     """Give a conversation a new title."""
-    try:
-        summary = _conversations().rename(conversation_id, title, _user(user))
-    except KeyError:
-        raise _unknown(conversation_id) from None
+    summary = _known(conversation_id, lambda: _conversations().rename(conversation_id, title, _user(user)))
     if as_json:
         print_json(summary.model_dump())
     else:
@@ -111,10 +111,7 @@ def rename(
 @history_app.command("delete")
 def delete(conversation_id: IdArg, user: UserOpt = "", as_json: JsonOpt = False) -> None:
     """Delete a conversation and all its turns."""
-    try:
-        summary = _conversations().delete(conversation_id, _user(user))
-    except KeyError:
-        raise _unknown(conversation_id) from None
+    summary = _known(conversation_id, lambda: _conversations().delete(conversation_id, _user(user)))
     if as_json:
         print_json({**summary.model_dump(), "deleted": True})
     else:
@@ -130,10 +127,7 @@ def conversation_for(svc: Any, wanted: str | None, user: str = "") -> str | None
         created = svc.conversations.create(_user(user))
         sys.stderr.write(f"conversation: {created.id}\n")
         return created.id
-    try:
-        return svc.conversations.summary(wanted, _user(user)).id
-    except KeyError:
-        raise _unknown(wanted) from None
+    return _known(wanted, lambda: svc.conversations.summary(wanted, _user(user)).id)
 
 
 def register(app: typer.Typer) -> None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from assistant.config import apply_offline_env
+from assistant.core.settings import apply_offline_env
 from assistant.frontends.web.text import HIDDEN, launch_options, tr
-from assistant.service import Yunying
+from assistant.services.yunying import Yunying
 
 log = logging.getLogger("yunying.ui")
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from assistant.answer import Answer, Citation
 from assistant.answer.grounding import CITATION
-from assistant.catalog import DocumentInfo
-from assistant.corpus import MODEL_KEYS, MODEL_NAMES_ZH
-from assistant.frontends.web.text import KIND_ZH, msg
+from assistant.core.vocabulary import MODEL_KEYS
+from assistant.frontends.web.text import KIND_ZH, MODEL_NAMES_ZH, msg
+from assistant.services.catalog import DocumentInfo
 
 
 def render_markdown_html(text: str) -> str:

@@ -7,7 +7,8 @@ from functools import cache
 from importlib import resources
 from typing import Any, get_args
 
-from assistant.corpus import MODEL_KEYS, MODEL_NAMES_ZH, Topic
+from assistant.core.schema import Topic
+from assistant.core.vocabulary import MODEL_KEYS, MODEL_LABELS
 from assistant.resources import load_yaml
 
 # (label, question): a few example questions per model / framework topic
@@ -23,6 +24,7 @@ EXAMPLES: list[tuple[str, str]] = [
     ("趋势 Trends", "什么是私域流量？"),
     ("模式选择 Selection", "How should a new business choose its operating model?"),
 ]
+MODEL_NAMES_ZH = MODEL_LABELS["zh"]  # the models' Chinese labels, from the core vocabulary
 KIND_CHOICES = [
     ("全部 All", ""),
     ("框架 Framework", "framework"),

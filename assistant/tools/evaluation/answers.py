@@ -41,7 +41,7 @@ def key_point_coverage(answer: str, key_points: list[str]) -> float:
 
 
 def split_answer_sentences(answer: str) -> list[str]:
-    from assistant.ingest.chunking import split_sentences
+    from assistant.core.text import split_sentences
 
     return [s for s in split_sentences(answer) if len(CITATION.sub("", s).strip(" -*>")) >= 6]
 

@@ -7,7 +7,7 @@ import statistics
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from assistant.retrieval import Hit
+from assistant.core.schema import Hit
 from assistant.tools.evaluation.golden import FitCase
 
 K_DOCS = 5

@@ -9,8 +9,8 @@ import gradio as gr
 
 from assistant.frontends.web.render import _short
 from assistant.frontends.web.text import tr
-from assistant.service import Yunying
 from assistant.services.database import LOCAL_USER
+from assistant.services.yunying import Yunying
 
 
 class Labels:

@@ -10,11 +10,11 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.catalog import filter_documents
 from assistant.frontends.web.pages.base import Labels, Page
 from assistant.frontends.web.render import document_markdown, documents_table, upload_report_markdown
 from assistant.frontends.web.render_history import chunks_table, gap_choices, gaps_html
 from assistant.frontends.web.text import HIDDEN, KIND_CHOICES, MODEL_CHOICES, TOPICS, say, tr
+from assistant.services.catalog import filter_documents
 
 log = logging.getLogger("yunying.ui")
 

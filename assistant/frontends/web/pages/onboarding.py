@@ -25,7 +25,7 @@ from assistant.frontends.web.render_onboarding import (
 from assistant.frontends.web.text import HIDDEN, tr
 from assistant.onboarding import MODULE_KEYS, QuizQuestion
 from assistant.onboarding.practice import PracticeCase
-from assistant.service import Yunying
+from assistant.services.yunying import Yunying
 
 log = logging.getLogger("yunying.ui")
 

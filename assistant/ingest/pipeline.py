@@ -1,27 +1,29 @@
-"""Incremental ingest, the part that needs no database: which files to (re)index and which stored
-documents to drop, and the metadata each chunk is written with.
+"""Incremental ingest: which files to (re)index and which stored documents to drop (`plan_ingest`), the
+metadata each chunk is written with, and carrying the plan out through the store's public methods
+(`ingest_files`).
 
 Ingestion needs no side file: every chunk carries its document's content hash, store signature and chunk
 count, so the store itself says which documents are complete and current. That keeps it correct after an
-interrupted run and when the store is a shared Chroma server. `KnowledgeIndex.ingest` (store.chroma)
-carries the plan out. (It stays in store/ rather than a package of its own: it is one plan function over
-the store's own records, and the loaders and chunker it uses live in `assistant.ingest`.)
+interrupted run and when the store is a shared Chroma server. The pipeline sits above the store (DESIGN:
+retrieval -> store <- ingest): the store reads and writes chunks, this module decides which.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.core.schema import Chunk, Document
+from assistant.core.schema import Chunk, Document, models_field
 from assistant.core.settings import Settings
 from assistant.core.vocabulary import MODEL_KEYS
 from assistant.ingest.chunking import chunk_document, chunking_signature
 from assistant.ingest.loaders import CorpusError, discover, load_document
-from assistant.store.records import FailedFile, IngestReport, StoredDocument
+from assistant.store.chroma import KnowledgeIndex
+from assistant.store.records import ChunkToWrite, FailedFile, IngestProgress, IngestReport, StoredDocument
 from assistant.store.tokenizer import TOKENIZER_VERSION, dictionary_fingerprint, tokenize
 
 log = logging.getLogger("yunying.index")
@@ -47,7 +49,7 @@ def chunk_metadata(chunk: Chunk, doc: Document, signature: str, n_chunks: int) -
         "title": chunk.title,
         "kind": chunk.kind,
         "topic": chunk.topic or "",
-        "models": ",".join(chunk.models),
+        "models": models_field(chunk.models),
         "company": chunk.company or "",
         "company_key": (chunk.company or "").lower(),
         "company_zh": chunk.company_zh or "",
@@ -168,3 +170,55 @@ def plan_ingest(
             if any(source == r or r in source.parents for r in root_paths):
                 plan.removals.append(previous)
     return plan
+
+
+def _rows_to_write(todo: Sequence[PendingDocument], signature: str) -> list[ChunkToWrite]:
+    return [
+        ChunkToWrite(
+            chunk.chunk_id,
+            chunk.text,
+            chunk.embed_text,
+            chunk_metadata(chunk, p.doc, signature, len(p.chunks)),
+        )
+        for p in todo
+        for chunk in p.chunks
+    ]
+
+
+def ingest_files(
+    index: KnowledgeIndex,
+    paths: Sequence[Path] | None = None,
+    *,
+    progress: IngestProgress | None = None,
+    remove_missing: bool = True,
+    force: Collection[str] = (),
+) -> IngestReport:
+    """Bring the store in line with the files under `paths` (default: the knowledge folder); see
+    `plan_ingest` for what is added, replaced, skipped and removed. `progress` hears of every group of
+    chunks embedded; documents whose id is in `force` are re-embedded even when unchanged. An interruption
+    leaves the current document with fewer chunks than its `doc_chunks`, which the next ingest redoes."""
+    started = time.perf_counter()
+    roots = [Path(p) for p in (paths or [index.settings.knowledge_dir])]
+    stored = index.stored_documents()
+    plan = plan_ingest(index.settings, roots, stored, remove_missing=remove_missing, force=set(force))
+    report = plan.report
+    for previous in plan.removals:
+        index.delete_chunks(previous.chunk_ids)
+        report.removed.append(previous.doc_id)
+        report.chunks_removed += len(previous.chunk_ids)
+    for pending in plan.todo:
+        if pending.previous is not None:
+            index.delete_chunks(pending.previous.chunk_ids)
+            report.chunks_removed += len(pending.previous.chunk_ids)
+    index.embed_and_write(_rows_to_write(plan.todo, plan.signature), progress)
+    for pending in plan.todo:
+        report.chunks_added += len(pending.chunks)
+        updated = pending.previous is not None and pending.previous.complete
+        (report.updated if updated else report.added).append(pending.doc.id)
+
+    report.total_chunks = index.count()
+    changed = plan.todo or report.removed
+    report.total_documents = len(index.stored_documents()) if changed else len(stored)
+    report.seconds = round(time.perf_counter() - started, 3)
+    log.info("ingest: %s", report.model_dump(exclude={"unchanged"}))
+    return report
