@@ -13,8 +13,8 @@ can tell the app which company is meant.
   server-side per session).
 * API mode (`--api`): each session is its own official `openai` client, streaming; the history is the
   `messages` it sends. Every request must show its place in the API's queue: its first chunk carries
-  `queue_position` (0 = answered at once), then each move down to 0. Time to the first answer token is
-  measured beside the whole answer's.
+  `queue_position` (0 = answered at once), then each new place, falling to 0. Time to the first answer
+  token is measured beside the whole answer's.
 
 Checks: every turn answered (non-empty, within the timeout); with 3 turns, turn 3 cites the session's own
 company case, first (another session's company leading the sources would mean its history leaked into
@@ -24,6 +24,7 @@ this one). Prints one latency line and a JSON summary (p50/p95 in ms, errors); e
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -160,11 +161,16 @@ def run_api_session(url: str, session: Session, timeout: float, api_key: str, tu
 
 
 def queue_failures(s: Session) -> list[str]:
-    """API mode: each request was told its place in line, and every move down to its turn (0)."""
+    """API mode: each request was told its place in line, then each new place, down to its turn (0).
+    A place can be skipped: when two requests ahead end before the waiting one is woken, it moves up two
+    at once, and the position it is told is where it now stands. It must never stay or move back."""
     failures = []
     for turn, seen in enumerate(s.positions, start=1):
-        if not seen or seen != list(range(seen[0], -1, -1)):
-            failures.append(f"{s.name}: turn {turn} was told the queue positions {seen}, not n, n-1, ..., 0")
+        falling = all(later < earlier for earlier, later in itertools.pairwise(seen))
+        if not seen or seen[-1] != 0 or not falling:
+            failures.append(
+                f"{s.name}: turn {turn} was told the queue positions {seen}, not falling to 0 (n, ..., 0)"
+            )
     return failures
 
 

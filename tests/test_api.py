@@ -5,6 +5,7 @@ OpenAI-compatible model server stands at the LLM boundary."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import re
@@ -34,6 +35,13 @@ MARKER = re.compile(r"\[(\d{1,2})\]")
 @contextlib.contextmanager
 def running(app: Any) -> Iterator[str]:
     """`app` served by uvicorn on a free localhost port in a thread; yields the base URL."""
+    with serving(app) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def serving(app: Any) -> Iterator[tuple[str, asyncio.AbstractEventLoop]]:
+    """As `running`, and the server's event loop, on which the API's queue lives."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -43,7 +51,7 @@ def running(app: Any) -> Iterator[str]:
         assert thread.is_alive() and time.time() < deadline, "uvicorn did not start"
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", server.servers[0].get_loop()
     finally:
         server.should_exit = True
         thread.join(timeout=30)
@@ -291,6 +299,61 @@ def test_requests_wait_their_turn_for_a_one_at_a_time_model(knowledge_store, emb
         last = chunks[-1].model_extra
         assert last["refused"] is False and last["citations"] and text == last["answer"]
     assert all(r["stream"] is True for r in stub.requests)  # the model's draft streamed, checked at the end
+
+
+def test_a_non_streamed_request_that_waited_tells_where_it_stood(knowledge_store, embedder, models_dir):
+    """Concurrency 1 and the one slot held (as by a long answer): two non-streamed requests wait, in order.
+    Once the slot is free both are answered, as chat.completion objects the official client parses, each
+    with its place in line on arrival in `queue_position` and in the X-Yunying-Queue-Position header."""
+    service = make_service(knowledge_store, embedder, models_dir, concurrency=1)
+    api = create_api(service)
+    queue = api.state.answer_queue
+
+    def wait_for(waiting: int) -> None:
+        deadline = time.time() + 60
+        while queue.status()["waiting"] != waiting:
+            assert time.time() < deadline, queue.status()
+            time.sleep(0.02)
+
+    with serving(api) as (url, loop):
+        reader = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=120)
+
+        def raw_ask() -> Any:
+            return reader.chat.completions.with_raw_response.create(
+                model="yunying", messages=[{"role": "user", "content": QUESTION}]
+            )
+
+        alone = raw_ask()  # nobody ahead
+        assert alone.headers["x-yunying-queue-position"] == "0"
+        assert alone.parse().model_extra["queue_position"] == 0
+
+        async def take_the_slot() -> Any:
+            return queue.join()
+
+        held = asyncio.run_coroutine_threadsafe(take_the_slot(), loop).result(timeout=10)
+        assert held.position == 0 and queue.status() == {"slots": 1, "running": 1, "waiting": 0}
+        results: dict[str, Any] = {}
+        threads = {name: threading.Thread(target=lambda n=name: results.update({n: raw_ask()}))
+                   for name in ("first", "second")}  # fmt: skip
+        threads["first"].start()
+        wait_for(1)
+        threads["second"].start()
+        wait_for(2)
+        time.sleep(0.3)
+        assert results == {}  # both still wait: the slot is held
+        loop.call_soon_threadsafe(held.done)
+        for thread in threads.values():
+            thread.join(timeout=120)
+    assert queue.status() == {"slots": 1, "running": 0, "waiting": 0}
+    direct = service.ask(QUESTION)
+    for name, position in (("first", 1), ("second", 2)):
+        raw = results[name]
+        assert raw.headers["x-yunying-queue-position"] == str(position)
+        completion = raw.parse()
+        assert completion.object == "chat.completion" and completion.choices[0].finish_reason == "stop"
+        assert completion.model_extra["queue_position"] == position
+        assert completion.choices[0].message.content == direct.answer
+        assert_cites_real_chunks(service, direct.answer, completion.model_extra["citations"])
 
 
 def test_a_model_server_that_is_down_is_a_502_never_a_500_nor_a_leaked_key(

@@ -46,6 +46,7 @@ log = logging.getLogger("yunying.api")
 
 MODEL_ID = "yunying"
 CONVERSATION_HEADER = "X-Yunying-Conversation"  # names the saved conversation a request belongs to
+QUEUE_POSITION_HEADER = "X-Yunying-Queue-Position"  # where a request without a stream stood in line
 STARTED = int(time.time())
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
@@ -123,17 +124,19 @@ class ChatCompletions:
             events = self.stream(question, history, completion_id, include_usage, saved)
             headers["Cache-Control"] = "no-cache"
             return StreamingResponse(events, media_type="text/event-stream", headers=headers)
-        async with self.queue.turn():
+        async with self.queue.turn() as turn:
             try:
                 answer = await run_in_threadpool(self.service.ask, question, **self.turn_of(history, saved))
             except Exception as exc:
                 raise self.failure(exc) from exc
+        headers[QUEUE_POSITION_HEADER] = str(turn.joined_at)
         completion = ChatCompletion(
             id=completion_id,
             created=int(time.time()),
             model=MODEL_ID,
             choices=[Choice(message=AssistantMessage(content=answer.answer))],
             usage=Usage.of(answer),
+            queue_position=turn.joined_at,
             **AnswerFields.of(answer),
             **({"conversation_id": saved.id} if saved else {}),
         )
@@ -281,6 +284,7 @@ def create_api(service: Yunying, api_keys: Sequence[str] | None = None) -> FastA
     install_error_handlers(app)
     guard = [Depends(key_check(list(api_keys or [])))]
     completions = ChatCompletions(service)
+    app.state.answer_queue = completions.queue  # its status() is what a monitor (or a test) reads
 
     @app.get("/v1/models", dependencies=guard)
     def list_models() -> ModelList:

@@ -20,6 +20,7 @@ class Turn:
         self.admitted = False
         self.finished = False
         self.told = 0  # the position the client last heard of
+        self.joined_at = 0  # its place in line when it arrived: what a request without a stream reports
 
     @property
     def position(self) -> int:
@@ -56,7 +57,7 @@ class AnswerQueue:
         turn = Turn(self)
         self.waiting.append(turn)
         self.admit()
-        turn.told = turn.position
+        turn.told = turn.joined_at = turn.position
         return turn
 
     def admit(self) -> None:
@@ -71,7 +72,8 @@ class AnswerQueue:
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[Turn]:
-        """Wait for a slot (a request without a stream has no way to show its position), then hold it."""
+        """Wait for a slot, then hold it: for a request without a stream, which can only tell its client
+        afterwards where it stood (`Turn.joined_at`)."""
         turn = self.join()
         try:
             async for _ in turn.moves():

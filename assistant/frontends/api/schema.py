@@ -135,6 +135,13 @@ class ChatCompletion(AnswerFields, _Completion):
 
     model_config = ConfigDict(extra="allow")
 
+    queue_position: int = Field(
+        default=0,
+        ge=0,
+        description="Where the request stood in the answer queue when it arrived: 0 = answered at once, "
+        "n = n-th in line (also the X-Yunying-Queue-Position header).",
+    )
+
 
 class Delta(BaseModel):
     role: Literal["assistant"] | None = None
