@@ -243,8 +243,8 @@ class AnswerChain:
         return list(dict.fromkeys(h.title for h in hits))[:limit]
 
     def _refusal(self, state: AnswerState, nearest: list[str], *, injection: bool = False, extra: str = ""):
-        lang, forecast = state["lang"], "intent" in state and state["intent"].forecast
-        body = text("injection" if injection else "forecast" if forecast else "refusal", lang)
+        lang = state["lang"]
+        body = text("injection" if injection else "forecast" if state["intent"].forecast else "refusal", lang)
         if extra:
             body += ("" if lang == "zh" else " ") + extra
         if nearest and not injection:
@@ -356,8 +356,9 @@ class AnswerChain:
         # is no price), or when the model's answer was not shown at all (the quoted sentences were chosen
         # for the topic, not the figure)
         intent = state["intent"]
-        stated = self.intents.states_figure(body, state["question"], intent.figure_kind)
-        not_stated = intent.asks_figure and (fell_back or not stated)
+        not_stated = intent.asks_figure and (
+            fell_back or not self.intents.states_figure(body, state["question"], intent.figure_kind)
+        )
         # the model's thin answer gets further points; any answer to a comparison, the model's, the
         # quoted fallback's or the extractive one, gets each named company it left out
         more = self._more_points(state, body) if not stream_final and not fell_back else []

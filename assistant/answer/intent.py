@@ -37,21 +37,19 @@ class QuestionIntents:
         self.units = {kind: re.compile(p, re.I) for kind, p in self.table["units"].items()}
 
     @cached_property
-    def _prototypes(self) -> tuple[np.ndarray, list[str]]:
-        labels: list[str] = []
-        texts: list[str] = []
-        for intent, phrasings in self.table["intents"].items():
-            labels += [intent] * len(phrasings)
-            texts += [str(p) for p in phrasings]
-        return np.asarray(self.embed_query(texts), dtype=np.float32), labels
+    def _prototypes(self) -> dict[str, np.ndarray]:
+        """Each intent's prototype vectors (one row per phrasing)."""
+        return {
+            intent: np.asarray(self.embed_query([str(p) for p in phrasings]), dtype=np.float32)
+            for intent, phrasings in self.table["intents"].items()
+        }
 
     def read(self, question: str) -> Intent:
-        vectors, labels = self._prototypes
-        similarity = vectors @ np.asarray(self.embed_query([question])[0], dtype=np.float32)
+        vector = np.asarray(self.embed_query([question])[0], dtype=np.float32)
         scores: dict[str, float] = {}
-        for intent in self.table["intents"]:
-            column = np.sort(similarity[[i for i, label in enumerate(labels) if label == intent]])
-            scores[intent] = round(float(column[-self.top :].mean()), 4)
+        for intent, vectors in self._prototypes.items():
+            nearest = np.sort(vectors @ vector)[-self.top :]
+            scores[intent] = round(float(nearest.mean()), 4)
         best = max((k for k in scores if k != "other"), key=scores.__getitem__)
         margin = self.margins["forecast" if best == "forecast" else "figure"]
         won = scores[best] >= self.floor and scores[best] - scores["other"] >= margin
