@@ -211,8 +211,12 @@ def test_a_figure_question_is_read_in_its_own_words_not_only_by_its_usual_ones(s
         "拼多多为什么能在下沉市场快速起量？",
     ):
         assert intents.read(question).kind == "other", question
-    # the usual wordings are still caught by the pattern, whatever e5 says
+    # the usual wordings are still caught by the pattern...
     assert intents.read("拼多多2023年的GMV是多少？").asks_figure
+    # ...unless e5 reads the question as clearly asking for something else than a figure
+    for question in ("运营模式的支撑体系包括哪几个方面？", "只盯着GMV考核电商团队会有什么问题？应该怎么改？"):
+        intent = intents.read(question)
+        assert not intent.asks_figure, (question, intent)
 
 
 def test_a_figure_counts_as_stated_only_when_it_is_of_the_kind_asked(service):
@@ -226,6 +230,21 @@ def test_a_figure_counts_as_stated_only_when_it_is_of_the_kind_asked(service):
     assert not intents.states_figure(
         "2021年推出[1]。", "一杯卖几块钱？", "figure_money"
     )  # a year is no figure
+
+
+def test_a_figure_counts_as_stated_only_in_a_sentence_about_what_was_asked(service):
+    chain = AnswerChain(service.retriever, None)
+    bm25, question = (
+        service.retriever.bm25_index(),
+        "How much does one seat on Notion's Plus plan cost per month?",
+    )
+    about = chain.intents.figure_words(question, bm25.idf, bm25.max_idf, "notion")
+    assert "seat" in about and not any("notion" in word for word in about)
+    valuation = "Notion was valued at about US$10 billion in its 2021 funding round[3]."
+    price = "A seat on the Plus plan costs US$10 per month[1]."
+    assert chain.intents.states_figure(valuation, question, "figure_money")  # money, of the kind asked...
+    assert not chain.intents.states_figure(valuation, question, "figure_money", about)  # ...about a valuation
+    assert chain.intents.states_figure(f"{valuation} {price}", question, "figure_money", about)
 
 
 def test_a_price_question_answered_with_another_figure_says_the_price_is_not_stated(service):

@@ -352,13 +352,10 @@ class AnswerChain:
             )
             return
         body, cited = grounded.text, list(grounded.cited)
-        # a figure asked for is "not stated" when the checked answer gives none of the kind asked (a count
-        # is no price), or when the model's answer was not shown at all (the quoted sentences were chosen
-        # for the topic, not the figure)
-        intent = state["intent"]
-        not_stated = intent.asks_figure and (
-            fell_back or not self.intents.states_figure(body, state["question"], intent.figure_kind)
-        )
+        # a figure asked for is "not stated" when the checked answer gives none of the kind asked about
+        # what was asked (a count is no price, a valuation no seat price), or when the model's answer was
+        # not shown at all (the quoted sentences were chosen for the topic, not the figure)
+        not_stated = state["intent"].asks_figure and (fell_back or not self._states_figure(state, body))
         # the model's thin answer gets further points; any answer to a comparison, the model's, the
         # quoted fallback's or the extractive one, gets each named company it left out
         more = self._more_points(state, body) if not stream_final and not fell_back else []
@@ -367,10 +364,9 @@ class AnswerChain:
             body += "\n" + text("more_from_sources", lang) + "\n" + "\n".join(more)
             quoted_from = (int(n) for line in more for n in CITATION.findall(line))
             cited = list(dict.fromkeys([*cited, *quoted_from]))  # two points of one source: one card
-        lead = ""
-        if not_stated:
-            lead = f"{text('not_stated', lang)}{'' if lang == 'zh' else ' '}{text('not_stated_then', lang)}"
-            body = f"{lead}\n{body}"
+        gap = "" if lang == "zh" else " "
+        lead = f"{text('not_stated', lang)}{gap}{text('not_stated_then', lang)}" if not_stated else ""
+        body = f"{lead}\n{body}" if lead else body
         if notice:
             body += "\n\n" + notice
         if stream_final:
@@ -388,6 +384,12 @@ class AnswerChain:
                 lead=lead,
             )
         )
+
+    def _states_figure(self, state: AnswerState, body: str) -> bool:
+        bm25, question = self.retriever.bm25_index(), state["question"]  # this turn's own words
+        names = " ".join(self.retriever.names_of(state["companies"])).lower()
+        about = self.intents.figure_words(question, bm25.idf, bm25.max_idf, names)
+        return self.intents.states_figure(body, question, state["intent"].figure_kind, about)
 
     def _more_points(self, state: AnswerState, body: str) -> list[str]:
         """A checked answer with fewer than `min_points` claims left gets the sources' own sentences

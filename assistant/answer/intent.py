@@ -17,9 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from assistant.answer.gate import covered_share, word_weights
 from assistant.answer.grounding import CITATION, figures_with_context
 from assistant.answer.patterns import pattern
 from assistant.answer.state import FIGURE_KINDS, FigureKind, Intent
+from assistant.core.text import split_sentences
 from assistant.resources import load_yaml
 
 Embed = Callable[[Sequence[str]], Sequence[Any]]
@@ -35,6 +37,7 @@ class QuestionIntents:
         self.floor = float(self.table["floor"])
         self.margins = {str(k): float(v) for k, v in self.table["margin"].items()}
         self.units = {kind: re.compile(p, re.I) for kind, p in self.table["units"].items()}
+        self.about_share = float(self.table["about_share"])
 
     @cached_property
     def _prototypes(self) -> dict[str, np.ndarray]:
@@ -54,16 +57,43 @@ class QuestionIntents:
         margin = self.margins["forecast" if best == "forecast" else "figure"]
         won = scores[best] >= self.floor and scores[best] - scores["other"] >= margin
         figure_kind = max(FIGURE_KINDS, key=scores.__getitem__)
-        worded = bool(pattern("asks_figure").search(question))
+        # the usual wordings count unless e5 puts the question nearer "other" than any figure by the
+        # margin: "几个方面" and "只盯着GMV考核" match the pattern and ask for no figure
+        worded = bool(pattern("asks_figure").search(question)) and (
+            scores[figure_kind] - scores["other"] >= self.margins["worded"]
+        )
         return Intent(
             kind=best if won else "other", figure_kind=figure_kind, worded_as_figure=worded, scores=scores
         )
 
-    def states_figure(self, answer: str, question: str, kind: FigureKind) -> bool:
+    def states_figure(
+        self, answer: str, question: str, kind: FigureKind, about: dict[str, float] | None = None
+    ) -> bool:
         """Whether an answer states a figure of the kind asked (not a year, not one from the question):
-        money needs a currency next to it, a rate a percent sign; a count is any other figure."""
-        found = figures_with_context(CITATION.sub("", answer), question)
+        money needs a currency next to it, a rate a percent sign; a count is any other figure. With
+        `about` (the question's own words and their weights), only a figure in a sentence holding at
+        least `about_share` of them counts: a company's valuation is money, but it does not say what
+        one seat of its plan costs."""
         money, rate = self.units["figure_money"], self.units["figure_rate"]
-        if kind == "figure_count":
-            return any(not money.search(near) and not rate.search(near) for _, near in found)
-        return any(self.units[kind].search(near) for _, near in found)
+        for sentence in split_sentences(CITATION.sub("", answer)):
+            if about and covered_share(about, sentence.lower()) < self.about_share:
+                continue
+            found = figures_with_context(sentence, question)
+            if kind == "figure_count":
+                if any(not money.search(near) and not rate.search(near) for _, near in found):
+                    return True
+            elif any(self.units[kind].search(near) for _, near in found):
+                return True
+        return False
+
+    def figure_words(
+        self, question: str, idf: dict[str, float], max_idf: float, names: str
+    ) -> dict[str, float]:
+        """What a figure question is about: its weighted words without the companies' names and the
+        asking words themselves ("多少钱", "how many"), which an answer never repeats."""
+        asking = pattern("asks_figure")
+        return {
+            t: w
+            for t, w in word_weights(question, idf, max_idf, leave_out=names).items()
+            if not asking.search(t)
+        }
