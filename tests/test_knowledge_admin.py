@@ -29,6 +29,7 @@ from tests.conftest import KNOWLEDGE, REPO, cli_env, run_cli
 INPROCESS_TERM = "Zorblax 留存飞轮"
 CLI_TERM = "Quenvik 复盘法"
 SAVED_TERM = "Vantrel 周复盘"
+MONTHLY = "每月最后一周，Quenvik 复盘法还要做一次月度总复盘，回看四周的假设哪些成立。"
 CARD = re.compile(r"<div class='source-card[^']*' id='src-(\d+)-(\d+)'[^>]*data-deleted='(true|false)'>")
 
 
@@ -103,6 +104,28 @@ def test_the_docs_commands_and_a_fresh_process_no_longer_answering(store):
     chunks = document["stored_chunks"]
     assert len(chunks) == document["chunks"] and chunks[0]["bm25_tokens"] > 0
     assert [c["chunk_id"] for c in chunks] == [c.chunk_id for c in service.index.document_chunks(doc_id)]
+
+    # reindex reads the file again: a section added to it is stored after
+    Path(document["source"]).write_text(note(CLI_TERM) + f"\n## 月度总复盘\n\n{MONTHLY}\n", encoding="utf-8")
+    reindexed = run_cli("docs", "reindex", doc_id, "--json", data_dir=data_dir)
+    assert reindexed.returncode == 0, reindexed.stderr
+    report = json.loads(reindexed.stdout)
+    assert report["updated"] == [doc_id] and report["added"] == report["removed"] == report["failed"] == []
+    assert report["unchanged"] == [] and report["warnings"] == []
+    shown = json.loads(run_cli("docs", "show", doc_id, "--json", data_dir=data_dir).stdout)
+    chunks = shown["stored_chunks"]
+    assert report["chunks_removed"] == document["chunks"] and report["chunks_added"] == len(chunks)
+    assert MONTHLY in " ".join(c["text"] for c in chunks) and MONTHLY in shown["text"]
+    assert report["total_documents"] == len(documents)
+    listed_chunks = sum(
+        d["chunks"] for d in json.loads(run_cli("docs", "list", "--json", data_dir=data_dir).stdout)
+    )
+    assert report["total_chunks"] == listed_chunks
+    assert isinstance(report["seconds"], float) and report["seconds"] > 0
+    plain = run_cli("docs", "reindex", doc_id, data_dir=data_dir)
+    assert plain.returncode == 0 and plain.stdout.startswith(f"reindexed {doc_id}: {len(chunks)} chunks")
+    unknown = run_cli("docs", "reindex", "no-such-doc", "--json", data_dir=data_dir)
+    assert unknown.returncode == 1 and "no document 'no-such-doc'" in unknown.stderr and not unknown.stdout
 
     refused = run_cli("docs", "delete", "framework-overview", data_dir=data_dir)
     assert refused.returncode == 1 and "only your own documents can be removed" in refused.stderr
