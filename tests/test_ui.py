@@ -267,8 +267,8 @@ def test_upload_then_find_it_in_chat_then_remove_it(page, tmp_path):
         "() => document.querySelector('#kb-reader').innerText.includes('Zorblax')", timeout=ANSWER_TIMEOUT
     )
     page.locator("#kb-chunks-box").get_by_text("存储的片段").click()
-    page.wait_for_function(
-        "() => document.querySelector('#kb-chunks').textContent.includes('每周复盘')", timeout=30_000
+    page.wait_for_function(  # the table inside the accordion is rendered a moment after it opens
+        "() => document.querySelector('#kb-chunks')?.textContent.includes('每周复盘')", timeout=30_000
     )
     page.locator("#kb-mine input").click()
     page.get_by_role("option", name="Zorblax").first.click()
