@@ -1,5 +1,6 @@
 """Knowledge management (issue 17, item 2): a deleted user document is no longer found nor cited (its
-chunks and BM25 entries are gone), in this process and in a fresh `yunying` process; `yunying docs
+chunks and BM25 entries are gone), in this process and in a fresh `yunying` process; a saved conversation
+that cited it shows those citations as deleted (chat, export, `yunying history`); `yunying docs
 list|show|delete|reindex`; re-indexing one document; `yunying ingest --watch DIR` following added,
 changed and removed files and stopping cleanly on Ctrl-C. Real e5 and Chroma, the `none` backend."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,14 +18,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from docx import Document
 
 from assistant.answer import Answer
+from assistant.frontends.web.pages.chat import ChatPage, ChatSession
 from assistant.services.yunying import Yunying
 from assistant.store.records import IngestReport
 from tests.conftest import KNOWLEDGE, REPO, cli_env, run_cli
 
 INPROCESS_TERM = "Zorblax 留存飞轮"
 CLI_TERM = "Quenvik 复盘法"
+SAVED_TERM = "Vantrel 周复盘"
+MONTHLY = "每月最后一周，Quenvik 复盘法还要做一次月度总复盘，回看四周的假设哪些成立。"
+CARD = re.compile(r"<div class='source-card[^']*' id='src-(\d+)-(\d+)'[^>]*data-deleted='(true|false)'>")
 
 
 def note(term: str) -> str:
@@ -44,13 +51,13 @@ def wait_for(condition: Callable[[], bool], seconds: float = 120) -> bool:
 
 @pytest.fixture(scope="module")
 def store(module_settings, embedder) -> tuple[Yunying, dict[str, str], Path]:
-    """The overview framework document and two user notes (uploads), one for each deletion test."""
+    """The overview framework document and three user notes (uploads), one for each deletion test."""
     settings = module_settings("knowledge-admin")
     root = settings.data_dir.parent
     service = Yunying(settings, embedder=embedder)
     assert service.ingest([KNOWLEDGE / "framework" / "overview.md"]).failed == []
     ids: dict[str, str] = {}
-    for term, name in ((INPROCESS_TERM, "zorblax.md"), (CLI_TERM, "quenvik.md")):
+    for term, name in ((INPROCESS_TERM, "zorblax.md"), (CLI_TERM, "quenvik.md"), (SAVED_TERM, "vantrel.md")):
         path = root / name
         path.write_text(note(term), encoding="utf-8")
         (result,) = service.add_user_files([path])
@@ -98,6 +105,28 @@ def test_the_docs_commands_and_a_fresh_process_no_longer_answering(store):
     assert len(chunks) == document["chunks"] and chunks[0]["bm25_tokens"] > 0
     assert [c["chunk_id"] for c in chunks] == [c.chunk_id for c in service.index.document_chunks(doc_id)]
 
+    # reindex reads the file again: a section added to it is stored after
+    Path(document["source"]).write_text(note(CLI_TERM) + f"\n## 月度总复盘\n\n{MONTHLY}\n", encoding="utf-8")
+    reindexed = run_cli("docs", "reindex", doc_id, "--json", data_dir=data_dir)
+    assert reindexed.returncode == 0, reindexed.stderr
+    report = json.loads(reindexed.stdout)
+    assert report["updated"] == [doc_id] and report["added"] == report["removed"] == report["failed"] == []
+    assert report["unchanged"] == [] and report["warnings"] == []
+    shown = json.loads(run_cli("docs", "show", doc_id, "--json", data_dir=data_dir).stdout)
+    chunks = shown["stored_chunks"]
+    assert report["chunks_removed"] == document["chunks"] and report["chunks_added"] == len(chunks)
+    assert MONTHLY in " ".join(c["text"] for c in chunks) and MONTHLY in shown["text"]
+    assert report["total_documents"] == len(documents)
+    listed_chunks = sum(
+        d["chunks"] for d in json.loads(run_cli("docs", "list", "--json", data_dir=data_dir).stdout)
+    )
+    assert report["total_chunks"] == listed_chunks
+    assert isinstance(report["seconds"], float) and report["seconds"] > 0
+    plain = run_cli("docs", "reindex", doc_id, data_dir=data_dir)
+    assert plain.returncode == 0 and plain.stdout.startswith(f"reindexed {doc_id}: {len(chunks)} chunks")
+    unknown = run_cli("docs", "reindex", "no-such-doc", "--json", data_dir=data_dir)
+    assert unknown.returncode == 1 and "no document 'no-such-doc'" in unknown.stderr and not unknown.stdout
+
     refused = run_cli("docs", "delete", "framework-overview", data_dir=data_dir)
     assert refused.returncode == 1 and "only your own documents can be removed" in refused.stderr
     unknown = run_cli("docs", "show", "no-such-doc", data_dir=data_dir)
@@ -111,6 +140,56 @@ def test_the_docs_commands_and_a_fresh_process_no_longer_answering(store):
     assert doc_id not in cited_docs(json.loads(asked.stdout))
     listed = run_cli("docs", "list", "--kind", "user", "--json", data_dir=data_dir)
     assert doc_id not in {d["doc_id"] for d in json.loads(listed.stdout)}
+
+
+def test_a_saved_conversation_shows_the_citations_of_a_deleted_document_as_deleted(store, embedder, tmp_path):
+    service, ids, data_dir = store
+    doc_id = ids[SAVED_TERM]
+    conversation = service.conversations.create()
+    framework = service.ask("运营模式有哪五种？", conversation_id=conversation.id)
+    mine = service.ask(f"什么是{SAVED_TERM}？", conversation_id=conversation.id)
+    assert "framework-overview" in cited_docs(framework) and doc_id in cited_docs(mine)
+    cited = [c for t in service.conversations.get(conversation.id).turns for c in t.answer.citations]
+    assert not any(c.deleted for c in cited)  # while the document is stored, nothing is marked
+    assert service.remove_user_document(doc_id).chunks_removed > 0
+
+    restarted = Yunying(service.settings, embedder=embedder)  # reopened after a restart
+    turns = restarted.conversations.get(conversation.id).turns
+    marks = {(c.doc_id, c.deleted) for t in turns for c in t.answer.citations}
+    assert (doc_id, True) in marks and ("framework-overview", False) in marks
+    assert (doc_id, False) not in marks and ("framework-overview", True) not in marks
+    gone = {(turn, c.n) for turn, t in enumerate(turns, 1) for c in t.answer.citations if c.deleted}
+
+    # the chat: a deleted source's card says so and offers no document; its [n] is no link to it
+    messages, cards, *_ = ChatPage(restarted).open_conversation(conversation.id, ChatSession(), "zh")
+    shown = {(int(t), int(n)): deleted == "true" for t, n, deleted in CARD.findall(cards)}
+    assert {key for key, deleted in shown.items() if deleted} == gone and not all(shown.values())
+    for turn, n in gone:
+        answer = messages[2 * turn - 1]["content"]
+        assert f"(#src-{turn}-{n})" not in answer and f"[{n}]" in answer
+    for card in cards.split("<div class='source-card")[1:]:
+        assert ("来源已删除" in card) == ("data-deleted='true'" in card)
+        assert "data-deleted='false'" in card or "src-doc" not in card  # nothing to open
+
+    # the export says so in its references, Markdown and Word alike
+    markdown = restarted.export_conversation(conversation.id, tmp_path / "chat.md").read_text("utf-8")
+    references = re.findall(r"^- \[\d+\] .+ \((.+?)\)( · 来源已删除)?$", markdown, re.M)
+    assert (doc_id, " · 来源已删除") in references and ("framework-overview", "") in references
+    assert all(bool(mark) == (ref == doc_id) for ref, mark in references)
+    paragraphs = [
+        p.text
+        for p in Document(str(restarted.export_conversation(conversation.id, tmp_path / "c.docx"))).paragraphs
+    ]
+    assert any(p.startswith("[") and f"({doc_id}) · 来源已删除" in p for p in paragraphs)
+
+    # and `yunying history show`, in a fresh process
+    shown_json = run_cli("history", "show", conversation.id, "--json", data_dir=data_dir)
+    assert shown_json.returncode == 0, shown_json.stderr
+    citations = [c for t in json.loads(shown_json.stdout)["turns"] for c in t["answer"]["citations"]]
+    assert {(c["doc_id"], c["deleted"]) for c in citations} == marks
+    shown_text = run_cli("history", "show", conversation.id, data_dir=data_dir)
+    assert shown_text.returncode == 0, shown_text.stderr
+    assert f"({doc_id})  (source deleted)" in shown_text.stdout
 
 
 def test_a_running_service_notices_a_delete_made_by_another_service_on_the_same_data_dir(

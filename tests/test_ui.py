@@ -260,9 +260,16 @@ def test_upload_then_find_it_in_chat_then_remove_it(page, tmp_path):
     assert "Zorblax" in page.locator("[data-testid=source-card]").first.inner_text()
 
     open_tab(page, "知识库 Knowledge")
-    # delete it: gone from "my documents" (its stored chunks are shown by KnowledgePage.open_document,
-    # tested in test_web_pages; opening it from the reader's dropdown here timed out after the merge of
-    # stop 17 and is to be mended)
+    # its chunks as stored, then delete it: gone from the catalogue and from "my documents"
+    page.locator("#kb-open input").press_sequentially("Zorblax")  # filters the long list of documents
+    page.get_by_role("option", name="Zorblax").first.click()
+    page.wait_for_function(
+        "() => document.querySelector('#kb-reader').innerText.includes('Zorblax')", timeout=ANSWER_TIMEOUT
+    )
+    page.locator("#kb-chunks-box").get_by_text("存储的片段").click()
+    page.wait_for_function(  # the table inside the accordion is rendered a moment after it opens
+        "() => document.querySelector('#kb-chunks')?.textContent.includes('每周复盘')", timeout=30_000
+    )
     page.locator("#kb-mine input").click()
     page.get_by_role("option", name="Zorblax").first.click()
     page.locator("#kb-remove").click()

@@ -38,6 +38,11 @@ class Citation(BaseModel):
         exclude=True,
         description="The same section of the document's translated twin: the grounding check reads it too.",
     )
+    deleted: bool = Field(
+        default=False,
+        description="The cited document is no longer in the store (a saved conversation read after it was "
+        "deleted): the quote is what was cited, but there is no document to open.",
+    )
 
     @classmethod
     def from_hit(cls, n: int, hit: Hit, quote: str | None = None) -> Citation:

@@ -4,7 +4,9 @@ cards, and can be exported with numbered references (services.export)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
@@ -16,7 +18,11 @@ from assistant.answer import Answer
 from assistant.resources import load_yaml
 from assistant.services.database import LOCAL_USER, Database, Table
 
+log = logging.getLogger("yunying.service")
+
 MAX_TITLE = 120
+
+StoredDocIds = Callable[[Iterable[str]], set[str]]
 
 
 def now() -> str:
@@ -104,10 +110,14 @@ def default_title(question: str, lang: str = "zh") -> str:
 
 class Conversations:
     """Create, append to, list, read, rename and delete conversations. Every method takes the
-    user: a conversation of another user is unknown (KeyError), as one that does not exist."""
+    user: a conversation of another user is unknown (KeyError), as one that does not exist.
 
-    def __init__(self, database: Database) -> None:
+    `stored`: which of some document ids the knowledge store still holds; with it, a conversation read
+    back marks the citations of documents deleted since (`Citation.deleted`)."""
+
+    def __init__(self, database: Database, stored: StoredDocIds | None = None) -> None:
         self.database = database
+        self.stored = stored
         ensure_tables(database, ConversationRow, TurnRow)
 
     def create(self, user: str = LOCAL_USER, title: str = "") -> ConversationSummary:
@@ -173,7 +183,23 @@ class Conversations:
                 )
                 for t in turns
             ]
-            return Conversation(**self._summary(row, len(saved)).model_dump(), turns=saved)
+            conversation = Conversation(**self._summary(row, len(saved)).model_dump(), turns=saved)
+        return self.mark_deleted_sources(conversation)
+
+    def mark_deleted_sources(self, conversation: Conversation) -> Conversation:
+        """Mark each citation whose document the store no longer holds (nothing to mark without `stored`)."""
+        cited = {c.doc_id for t in conversation.turns for c in t.answer.citations}
+        if self.stored is None or not cited:
+            return conversation
+        try:
+            gone = cited - self.stored(cited)
+        except Exception:  # an unreachable store must not hide the conversation: shown unmarked
+            log.warning("cannot tell which cited documents are still stored", exc_info=True)
+            return conversation
+        for turn in conversation.turns:
+            for citation in turn.answer.citations:
+                citation.deleted = citation.doc_id in gone
+        return conversation
 
     def rename(self, conversation_id: str, title: str, user: str = LOCAL_USER) -> ConversationSummary:
         title = " ".join(title.split())

@@ -50,9 +50,10 @@ def renumbered(conversation: Conversation) -> tuple[list[str], list[Citation]]:
     return texts, references
 
 
-def reference_line(citation: Citation) -> str:
+def reference_line(citation: Citation, deleted: str = "source deleted") -> str:
+    """`[n] title › heading (doc_id)`, and `deleted` after it when the document has been deleted since."""
     where = citation.title + (f" › {citation.heading}" if citation.heading else "")
-    return f"[{citation.n}] {where} ({citation.doc_id})"
+    return f"[{citation.n}] {where} ({citation.doc_id})" + (f" · {deleted}" if citation.deleted else "")
 
 
 def blocks(conversation: Conversation) -> list[Block]:
@@ -69,7 +70,7 @@ def blocks(conversation: Conversation) -> list[Block]:
     if not references:
         out.append(Block("meta", words["no_references"]))
     for citation in references:
-        out.append(Block("reference", reference_line(citation)))
+        out.append(Block("reference", reference_line(citation, words["source_deleted"])))
         if citation.quote.strip():
             out.append(Block("quote", " ".join(citation.quote.split())))
     return out

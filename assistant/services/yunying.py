@@ -175,7 +175,7 @@ class Yunying(KnowledgeLibrary, LearningDesk):
     @cached_property
     def conversations(self) -> Conversations:
         """Saved conversations: create, append, list, get, rename, delete (services.conversations)."""
-        return Conversations(self.database)
+        return Conversations(self.database, stored=lambda doc_ids: self.index.stored_doc_ids(doc_ids))
 
     @cached_property
     def gaps(self) -> Gaps:

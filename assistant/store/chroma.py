@@ -7,7 +7,7 @@ rows of `store.records`; nobody outside store/ touches the collection or its cli
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
@@ -210,6 +210,14 @@ class KnowledgeIndex:
         batch = self._collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])  # type: ignore[list-item]
         chunks = [StoredChunk(cid, doc, meta) for cid, doc, meta in _rows(batch)]
         return sorted(chunks, key=lambda c: int(c.metadata.get("position", 0)))
+
+    def stored_doc_ids(self, doc_ids: Iterable[str]) -> set[str]:
+        """Which of `doc_ids` the store still holds (one query, no texts read)."""
+        wanted = list(dict.fromkeys(doc_ids))
+        if not wanted:
+            return set()
+        batch = self._collection.get(where={"doc_id": {"$in": wanted}}, include=["metadatas"])  # type: ignore[list-item]
+        return {str(meta.get("doc_id", "")) for meta in batch["metadatas"] or []} & set(wanted)
 
     def twin_section_text(self, pair: str, section: int, doc_id: str) -> str:
         """The text of the same section in the other document of a translated pair ('' when there is

@@ -73,7 +73,8 @@ def show(conversation_id: IdArg, user: UserOpt = "", as_json: JsonOpt = False) -
         echo(f"\n> {turn.question}\n")
         echo(turn.answer.answer)
         for c in turn.answer.citations:
-            echo(f"  [{c.n}] {c.title}" + (f" › {c.heading}" if c.heading else "") + f"  ({c.doc_id})")
+            gone = "  (source deleted)" if c.deleted else ""
+            echo(f"  [{c.n}] {c.title}" + (f" › {c.heading}" if c.heading else "") + f"  ({c.doc_id}){gone}")
 
 
 @history_app.command("export")

@@ -10,7 +10,7 @@ from typing import Any
 from assistant.answer import Answer, Citation
 from assistant.answer.grounding import CITATION
 from assistant.core.vocabulary import MODEL_KEYS
-from assistant.frontends.web.text import KIND_ZH, MODEL_NAMES_ZH, msg
+from assistant.frontends.web.text import KIND_ZH, MODEL_NAMES_ZH, TEXT, msg
 from assistant.services.catalog import DocumentInfo
 
 
@@ -21,9 +21,15 @@ def render_markdown_html(text: str) -> str:
     return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table").render(text or "")
 
 
-def link_citations(text: str, turn: int) -> str:
-    """[n] -> a Markdown link to source card n of this turn (the card's element id is src-<turn>-<n>)."""
-    return CITATION.sub(lambda m: f"[[{m.group(1)}]](#src-{turn}-{m.group(1)})", text)
+def link_citations(text: str, turn: int, unlinked: set[int] | frozenset[int] = frozenset()) -> str:
+    """[n] -> a Markdown link to source card n of this turn (the card's element id is src-<turn>-<n>);
+    the numbers in `unlinked` (sources deleted since) stay plain text."""
+
+    def link(m: re.Match[str]) -> str:
+        n = m.group(1)
+        return m.group(0) if int(n) in unlinked else f"[[{n}]](#src-{turn}-{n})"
+
+    return CITATION.sub(link, text)
 
 
 _LINKED = re.compile(r"\[\[(\d{1,2})\]\]\(#src-\d+-\d+\)")
@@ -61,24 +67,28 @@ def source_cards_html(
         if c.topic:
             tags += f"<span class='src-tag'>{html.escape(c.topic)}</span>"
         company = f" · {html.escape(c.company)}" if c.company else ""
-        body = (documents or {}).get(c.doc_id)
+        body = None if c.deleted else (documents or {}).get(c.doc_id)
         full = (
             "<details><summary>打开全文 Open the full document</summary>"
             f"<div class='src-doc'>{render_markdown_html(body)}</div></details>"
             if body
             else ""
         )
+        gone = f"<span class='src-tag src-gone'>{html.escape(TEXT['src_deleted'][0])}</span>"
+        gone = gone if c.deleted else ""  # a saved answer's source deleted since: no document to open
         heading = f" › {html.escape(c.heading)}" if c.heading else ""
-        if c.twin_text:  # the same section in the other language, a click away
+        if c.twin_text and not c.deleted:  # the same section in the other language, a click away
             label = "English version" if c.lang == "zh" else "中文原文 Chinese original"
             full = (
                 f"<details class='src-twin'><summary>{label}</summary>"
                 f"<div class='src-text'>{html.escape(c.twin_text)}</div></details>{full}"
             )
         cards.append(
-            f"<div class='source-card' id='src-{turn}-{c.n}' data-testid='source-card' "
-            f"data-doc-id='{html.escape(c.doc_id)}'>"
-            f"<div class='src-head'><span class='src-n'>[{c.n}]</span>{html.escape(c.title)}{company}</div>"
+            f"<div class='source-card{' src-deleted' if c.deleted else ''}' id='src-{turn}-{c.n}' "
+            f"data-testid='source-card' data-doc-id='{html.escape(c.doc_id)}' "
+            f"data-deleted='{str(c.deleted).lower()}'>"
+            f"<div class='src-head'><span class='src-n'>[{c.n}]</span>{html.escape(c.title)}{company}"
+            f"{gone}</div>"
             f"<div class='src-meta'>{tags}{model_badges(c.models)}{heading}"
             f" · <code>{html.escape(c.doc_id)}</code></div>"
             f"<div class='src-text'>{html.escape(c.text or c.quote)}</div>{full}</div>"

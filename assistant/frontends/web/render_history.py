@@ -19,8 +19,10 @@ from assistant.resources import load_yaml
 
 
 def answer_markdown(answer: Answer, turn: int) -> str:
-    """An answer as the chat shows it: [n] linked to the cards of its turn, left-out sentences greyed."""
-    return link_citations(answer.answer, turn) + unsupported_html(answer)
+    """An answer as the chat shows it: [n] linked to the cards of its turn (not those of sources deleted
+    since: their cards say so), left-out sentences greyed."""
+    deleted = {c.n for c in answer.citations if c.deleted}
+    return link_citations(answer.answer, turn, deleted) + unsupported_html(answer)
 
 
 def chat_messages(answers: list[Answer]) -> list[dict[str, str]]:

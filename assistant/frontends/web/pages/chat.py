@@ -138,7 +138,7 @@ class ChatPage(Page):
 
     def full_documents(self, citations: list[Citation]) -> dict[str, str]:
         bodies = {}
-        for doc_id in dict.fromkeys(c.doc_id for c in citations):
+        for doc_id in dict.fromkeys(c.doc_id for c in citations if not c.deleted):
             try:
                 bodies[doc_id] = self.service.document(doc_id)[1]
             except Exception:  # a card without "open the full document" is still a card

@@ -18,30 +18,48 @@ from assistant.services.catalog import filter_documents
 
 log = logging.getLogger("yunying.ui")
 
+CHOICE_LISTS = ("open", "mine", "company")  # the catalogue's dropdowns whose choices `view` sets
+
 
 class KnowledgePage(Page):
     # ---- the catalogue
 
-    def view(self, kind: str, model: str, company: str, topic: str, text: str, lang: str) -> tuple[Any, ...]:
-        """(counts, documents table, "open" choices, "my documents" choices, company choices)."""
+    def view(
+        self,
+        kind: str,
+        model: str,
+        company: str,
+        topic: str,
+        text: str,
+        lang: str,
+        sent: dict[str, list] | None = None,
+    ) -> tuple[Any, ...]:
+        """(counts, documents table, "open" choices, "my documents" choices, company choices, what was
+        sent). `sent`: the choice lists this session's dropdowns were last sent (its gr.State); a list that
+        has not changed is not sent again, since a new list closes a dropdown the user is typing in (the
+        tab's refresh on opening it used to close the reader's list under the user's fingers)."""
         try:
             docs = self.service.documents()
         except Exception as exc:
             log.exception("catalogue failed")
             gr.Warning(self.short(exc))
-            return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), sent
         shown = filter_documents(docs, kind=kind, model=model, company=company, topic=topic, text=text)
         users = [d for d in docs if d.kind == "user"]
         chunks = sum(d.chunks for d in docs)
         counts = say("kb_counts", lang, docs=len(docs), chunks=chunks, mine=len(users), shown=len(shown))
         companies = sorted({d.company for d in docs if d.company}, key=str.lower)
-        return (
-            counts,
-            documents_table(shown),
-            gr.update(choices=[(f"{d.title} · {d.doc_id}", d.doc_id) for d in shown]),
-            gr.update(choices=[("—", "")] + [(f"{d.title} · {d.doc_id}", d.doc_id) for d in users]),
-            gr.update(choices=[(say("kb_all", lang), "")] + [(c, c) for c in companies]),
-        )
+        lists = {
+            "open": [(f"{d.title} · {d.doc_id}", d.doc_id) for d in shown],
+            "mine": [("—", "")] + [(f"{d.title} · {d.doc_id}", d.doc_id) for d in users],
+            "company": [(say("kb_all", lang), "")] + [(c, c) for c in companies],
+        }
+        before = sent or {}
+        updates = [
+            gr.skip() if before.get(key) == lists[key] else gr.update(choices=lists[key])
+            for key in CHOICE_LISTS
+        ]
+        return (counts, documents_table(shown), *updates, lists)
 
     def open_document(self, doc_id: str, lang: str) -> tuple[str, Any]:
         """(the document as Markdown, its chunks as stored); a short line when it is gone."""
@@ -155,8 +173,9 @@ class KnowledgePage(Page):
                 self._render_mine(w, labels)
         self._render_gaps(w, labels)
 
-        filters = [w.kind, w.model, w.company, w.topic, w.text, lang]
-        outputs = [w.counts, w.table, w.doc_pick, w.mine, w.company]
+        sent = gr.State({})  # the choice lists this session's dropdowns were sent (view sends only changes)
+        filters = [w.kind, w.model, w.company, w.topic, w.text, lang, sent]
+        outputs = [w.counts, w.table, w.doc_pick, w.mine, w.company, sent]
         view = (self.view, filters, outputs)
         opened = (self.open_document, [w.doc_pick, lang], [w.reader, w.chunks])
         gaps = (self.gaps_view, [lang], [w.gaps, w.gap_pick])
