@@ -260,7 +260,9 @@ def test_cli_scenario_quiz(knowledge_store):
     assert first.returncode == 0, first.stderr
     assert first.stdout == second.stdout  # same seed, same draw
     questions = [QuizQuestion.model_validate(q) for q in json.loads(first.stdout)]
-    assert len(questions) == 3 and all(q.kind == "failure-mode" and q.lang == "en" for q in questions)
+    # a short quiz mixes the kinds: a failure mode, a value-loop link, an operating focus
+    assert [q.kind for q in questions] == ["failure-mode", "value-loop-link", "operating-focus"]
+    assert all(q.lang == "en" and q.quiz_type == "scenario" for q in questions)
     assert all(len(q.options) == 4 and q.citation.doc_id.startswith("framework-") for q in questions)
     community = run_cli(
         "quiz", "--type", "scenario", "--json", "--module", "community", "-n", "50", data_dir=knowledge_store

@@ -299,6 +299,44 @@ def every_model_document_lists_its_failure_modes_in_both_languages(kb: Knowledge
         assert counts["zh"] >= 4 and counts["zh"] == counts["en"], (key, counts)
 
 
+@check("value_loop_pitfalls")
+def every_value_loop_link_lists_its_common_mistakes_in_both_languages(kb: KnowledgeBase, c: Contract) -> None:
+    """The value-loop scenarios read, under each of the six links, one line of common mistakes."""
+    shape = c.value_loop_pitfalls
+    for lang in ("zh", "en"):
+        parent, counts = getattr(shape.links, lang), {}
+        for chunk in kb_chunks(kb, "core-loop", lang):
+            parts = str(chunk.metadata.get("heading", "")).split(" > ")
+            if parts[0] != parent or len(parts) < 2:
+                continue
+            lines = [
+                m for m in map(re.compile(getattr(shape.item, lang)).match, chunk.text.splitlines()) if m
+            ]
+            counts[parts[1]] = max(
+                [counts.get(parts[1], 0)] + [len(re.split(shape.separator, m.group(1))) for m in lines]
+            )
+        assert len(counts) == len(c.loop_steps_en), (lang, counts)
+        assert all(n >= 2 for n in counts.values()), (lang, counts)
+        if lang == "zh":
+            assert list(counts) == list(c.loop_steps_en), counts
+
+
+@check("operating_focus")
+def every_model_document_has_its_operating_focuses_in_both_languages(kb: KnowledgeBase, c: Contract) -> None:
+    """The operating-focus scenarios read each model's focus sections, the English twin's at the same
+    places: as many sub-headings in both, the short ones at least four, each section with prose."""
+
+    def focuses(key: str, lang: str) -> list[str]:
+        parent = getattr(c.operating_focus.heading, lang)
+        paths = [str(ch.metadata.get("heading", "")) for ch in kb_chunks(kb, key, lang)]
+        return list(dict.fromkeys(p.split(" > ")[1] for p in paths if p.startswith(f"{parent} > ")))
+
+    for key in MODEL_KEYS:
+        original = focuses(key, "zh")
+        assert len([h for h in original if len(h) <= c.path.model_focus_max_chars]) >= 4, (key, original)
+        assert len(focuses(key, "en")) == len(original), (key, original, focuses(key, "en"))
+
+
 def kb_chunks(kb: KnowledgeBase, topic: str, lang: str) -> list[StoredChunk]:
     """A framework document's chunks in one language: the original, or its English twin."""
     doc = _framework(kb, topic)
@@ -381,6 +419,18 @@ def _edited(kb: KnowledgeBase, doc_id: str, old: str, new: str) -> KnowledgeBase
             "- **留存 (retention)**：",
             "- **留存（retention）**：",
             "glossary_entries_have_the_entry_shape",
+        ),
+        (
+            "framework-core-loop",
+            "- 常见误区：",
+            "- 误区：",
+            "every_value_loop_link_lists_its_common_mistakes_in_both_languages",
+        ),
+        (
+            "framework-service",
+            "运营重点",
+            "运营要点",
+            "every_model_document_has_its_operating_focuses_in_both_languages",
         ),
         (
             "framework-trends",

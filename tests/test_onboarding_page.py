@@ -70,6 +70,7 @@ def test_each_quiz_type_shows_its_panel_in_the_ui_language(page):
     assert state["type"] == "scenario" and "Question **1 / 10**" in line
     assert {label for label, _ in options["choices"]} <= set(MODEL_LABELS["en"].values())
     assert len({q["module"] for q in state["questions"]}) > 1
+    assert {q["kind"] for q in state["questions"]} == {"failure-mode", "value-loop-link", "operating-focus"}
 
     practice = page.choose("zh", "practice", "", {})
     assert [_visible(u) for u in practice[SHOWN]] == [False, False, True]

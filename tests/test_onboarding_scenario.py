@@ -1,6 +1,8 @@
-"""Scenario questions on the real store and the real e5: for every generated question the answer key is
-stated by the passage it cites, and no distractor is also right (its own model's failure-mode list,
-read here from the store, holds nothing that is the same failure)."""
+"""Scenario questions on the real store and the real e5: for every generated question, of every kind, the
+answer key is stated by the passage it cites, and no distractor is also right (what the distractor's own
+passage holds, read here from the store, is not the same situation). The failure-mode kind's checks are
+here; the value-loop-link and operating-focus kinds' are in test_onboarding_scenario_kinds.py, and
+test_every_question_of_every_kind_is_checked there makes sure no kind goes unchecked."""
 
 from __future__ import annotations
 
@@ -46,13 +48,17 @@ def failure_lists(service) -> dict[str, dict[str, list[tuple[str, str]]]]:
     return out
 
 
+def failure_questions(service, lang: str):
+    return [q for q in scenario_questions(service.index, lang) if q.kind == "failure-mode"]
+
+
 def _situation(question: str) -> str:
     return re.search(r"“(.+?)”", question).group(1)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_answer_key_is_stated_by_its_cited_passage(service, failure_lists, lang):
-    questions = scenario_questions(service.index, lang)
+    questions = failure_questions(service, lang)
     assert len(questions) >= 15 and len({q.id for q in questions}) == len(questions)
     assert {q.module for q in questions} == set(MODEL_KEYS)
     stored = {c.chunk_id: c for c in service.index.all_chunks()}
@@ -77,7 +83,7 @@ def test_every_answer_key_is_stated_by_its_cited_passage(service, failure_lists,
 def test_no_distractor_is_also_right(service, failure_lists, lang):
     """A distractor model's own list must not hold the situation, nor the failure nearest to it, nor
     one whose nearest is it, nor one at the similarity bar (e5, computed here from the store's lists)."""
-    questions = scenario_questions(service.index, lang)
+    questions = failure_questions(service, lang)
     lines = [(model, symptom) for model, items in failure_lists[lang].items() for _, symptom in items]
     vectors = np.asarray(service.index.embedder.embed_query([s for _, s in lines]), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -113,7 +119,7 @@ def test_the_same_failure_in_another_model_is_never_a_distractor(
     service, lang, symptom_start, same_failure_elsewhere
 ):
     questions = [
-        q for q in scenario_questions(service.index, lang) if _situation(q.question).startswith(symptom_start)
+        q for q in failure_questions(service, lang) if _situation(q.question).startswith(symptom_start)
     ]
     assert len(questions) == 1
     assert MODEL_LABELS[lang][same_failure_elsewhere] not in questions[0].options

@@ -90,6 +90,20 @@ class FailureModes(_Strict):
     item: str
 
 
+class ValueLoopPitfalls(_Strict):
+    """The value-loop document's per-link lists of common mistakes, read by the scenario questions."""
+
+    links: LangText
+    item: LangText
+    separator: str
+
+
+class OperatingFocus(_Strict):
+    """The model documents' operating-focus sections, read by the scenario questions."""
+
+    heading: LangText
+
+
 class TrendShortForms(_Strict):
     drop_endings: list[str]
     split_on: str
@@ -105,6 +119,8 @@ class Contract(_Strict):
     shapes: Shapes
     glossary: Glossary
     failure_modes: FailureModes
+    value_loop_pitfalls: ValueLoopPitfalls
+    operating_focus: OperatingFocus
     trend_short_forms: TrendShortForms
     trends_en: dict[str, TrendEnglish]
 

@@ -5,7 +5,6 @@ the store changes."""
 
 from __future__ import annotations
 
-import random
 import threading
 from collections.abc import Sequence
 from functools import cached_property
@@ -15,7 +14,7 @@ from assistant.core.settings import Settings
 from assistant.onboarding import MODULE_KEYS, Lang, LearningModule, QuizQuestion, build_quiz, learning_path
 from assistant.onboarding.practice import PracticeCase, PracticeCases, PracticeFeedback
 from assistant.onboarding.quiz import grade, question_bank
-from assistant.onboarding.scenario import scenario_questions
+from assistant.onboarding.scenario import mixed_draw, scenario_questions
 from assistant.onboarding.schema import QuizResult, QuizType
 from assistant.services import learning
 from assistant.services.database import LOCAL_USER, Database
@@ -77,7 +76,8 @@ class LearningDesk:
     ) -> list[QuizQuestion]:
         """A deterministic quiz from the knowledge base (no LLM): the same seed gives the same questions
         and option order. `recall` asks what the documents state; `scenario` gives a situation and asks
-        which model it belongs to. Raises ValueError for an unknown module, language or kind."""
+        which model it is a failure of, which value-loop link to check first, or which operating focus it
+        falls under. Raises ValueError for an unknown module, language or kind."""
         if kind == "scenario":
             return self._scenario_quiz(lang, module, n, seed)
         if kind != "recall":
@@ -100,7 +100,7 @@ class LearningDesk:
                 )
                 raise ValueError(f"no scenario questions for module '{module}': use one of {known}")
             bank = [q for q in bank if q.module == module]
-        drawn = random.Random(seed).sample(bank, min(n, len(bank)))
+        drawn = mixed_draw(bank, n, seed)  # failure modes, value-loop links, operating focuses in turn
         return [q.model_copy(deep=True) for q in drawn]
 
     # ------------------------------------------------------------ practice cases and progress (issue 18)

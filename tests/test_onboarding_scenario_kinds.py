@@ -1,0 +1,207 @@
+"""The value-loop-link and operating-focus scenario questions on the real store and the real e5: every
+generated question's answer key is stated by the passage it cites (read here from the stored chunks, not
+through the generator), and no distractor is also right. The failure-mode kind's checks are in
+test_onboarding_scenario.py; the first test here makes sure every kind the generator makes is one of
+those checked, and that each kind and language has the questions the knowledge base supports."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from assistant.core.settings import Settings
+from assistant.core.vocabulary import MODEL_KEYS, MODEL_LABELS
+from assistant.onboarding.contract import contract
+from assistant.onboarding.model_questions import mask_models
+from assistant.onboarding.scenario import SCENARIO_KINDS, mixed_draw, scenario_questions
+from assistant.onboarding.scenario_base import scenario_config
+from assistant.onboarding.scenario_judgement import focus_sentences
+from assistant.services.yunying import Yunying
+
+LANGS = ("zh", "en")
+# the kinds and the test functions that check every question of that kind
+CHECKED = {
+    "failure-mode": "test_onboarding_scenario.py::test_every_answer_key_is_stated_by_its_cited_passage",
+    "value-loop-link": "test_value_loop_answer_keys_are_stated_and_no_distractor_is_also_right",
+    "operating-focus": "test_operating_focus_answer_keys_are_stated_and_no_distractor_is_also_right",
+}
+LEAST = {"failure-mode": 15, "value-loop-link": 15, "operating-focus": 30}
+
+
+@pytest.fixture(scope="module")
+def service(knowledge_store, models_dir):
+    return Yunying(
+        Settings(_env_file=None, data_dir=knowledge_store, models_dir_override=models_dir, llm="none")
+    )
+
+
+@pytest.fixture(scope="module")
+def questions(service):
+    return {lang: scenario_questions(service.index, lang) for lang in LANGS}
+
+
+@pytest.fixture(scope="module")
+def stored(service):
+    return {c.chunk_id: c for c in service.index.all_chunks()}
+
+
+def _situation(question: str) -> str:
+    """The quoted situation (it may quote in turn: up to the last closing quote)."""
+    return re.search(r"“(.+)”", question).group(1)
+
+
+def _norm(text: str) -> str:
+    text = text.strip().rstrip("；;。.")
+    return text[:1].lower() + text[1:]
+
+
+def _cosines(service, texts: list[str]) -> np.ndarray:
+    vectors = np.asarray(service.index.embedder.embed_query(texts), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors @ vectors.T
+
+
+def _assert_not_also_right(groups: list[str], sims: np.ndarray, i: int, distractors: set[str], bar: float):
+    """Distractor groups hold neither the item nearest to i, nor one whose nearest is i, nor one at
+    the bar."""
+
+    def nearest_elsewhere(k: int) -> int:
+        return max((j for j in range(len(groups)) if groups[j] != groups[k]), key=lambda j: sims[k, j])
+
+    assert groups[nearest_elsewhere(i)] not in distractors, (groups[i], groups[nearest_elsewhere(i)])
+    for j, group in enumerate(groups):
+        if group in distractors:
+            assert nearest_elsewhere(j) != i, (groups[i], group)
+            assert sims[i, j] < bar, (groups[i], group, float(sims[i, j]))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_question_of_every_kind_is_checked(questions, lang):
+    kinds = Counter(q.kind for q in questions[lang])
+    assert set(kinds) == set(SCENARIO_KINDS) == set(CHECKED), kinds
+    assert all(kinds[k] >= LEAST[k] for k in SCENARIO_KINDS), kinds
+    assert len({q.id for q in questions[lang]}) == len(questions[lang])
+    for q in questions[lang]:
+        assert len(q.options) == 4 and len(set(q.options)) == 4 and q.quiz_type == "scenario", q.id
+        assert q.explanation.endswith("[1]") and q.lang == lang, q.id
+
+
+def _loop_items(service, lang: str) -> dict[str, list[tuple[str, str]]]:
+    """link -> (mistake, its line), read from the stored value-loop document in one language."""
+    shape = contract().value_loop_pitfalls
+    parent, out = getattr(shape.links, lang), {}
+    for chunk in service.index.all_chunks():
+        meta, heading = chunk.metadata, str(chunk.metadata.get("heading", ""))
+        if (
+            meta.get("topic") != "core-loop"
+            or meta.get("lang") != lang
+            or not heading.startswith(f"{parent} > ")
+        ):
+            continue
+        for line in (raw.strip() for raw in chunk.text.splitlines()):
+            match = re.match(getattr(shape.item, lang), line)
+            for item in re.split(shape.separator, match.group(1)) if match else ():
+                pair = (item.strip().rstrip("。."), line)
+                if pair[0] and pair not in out.setdefault(heading.split(" > ")[1], []):
+                    out[heading.split(" > ")[1]].append(pair)
+    return out
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_value_loop_answer_keys_are_stated_and_no_distractor_is_also_right(service, questions, stored, lang):
+    links = _loop_items(service, lang)
+    assert len(links) == len(contract().loop_steps_en), links.keys()
+    flat = [(link, item) for link, pairs in links.items() for item, _ in pairs]
+    sims = _cosines(service, [item for _, item in flat])
+    bar = scenario_config().value_loop.also_right_similarity
+    asked = [q for q in questions[lang] if q.kind == "value-loop-link"]
+    assert {q.options[q.answer_index] for q in asked} == set(links)  # every link is asked about
+    for q in asked:
+        answer, situation = q.options[q.answer_index], _norm(_situation(q.question))
+        assert q.module == "core-loop" and set(q.options) <= set(links), q.options
+        chunk = stored[q.citation.chunk_id]
+        parent = getattr(contract().value_loop_pitfalls.links, lang)
+        # the cited passage is the answer link's own section, its quote the line listing the mistake
+        assert chunk.metadata["lang"] == lang and chunk.metadata["heading"] == f"{parent} > {answer}", q.id
+        # (a citation's quote is cut at 200 characters: the line is the one it starts)
+        line = next(li.strip() for li in chunk.text.splitlines() if li.strip().startswith(q.citation.quote))
+        assert (situation, line) in [(_norm(i), li) for i, li in links[answer]], q.id
+        assert line.removeprefix("- ") in q.explanation, q.id
+        distractors = set(q.options) - {answer}
+        for link in distractors:
+            assert situation not in [_norm(i) for i, _ in links[link]], (q.id, link)
+        i = [(link, _norm(item)) for link, item in flat].index((answer, situation))
+        _assert_not_also_right([link for link, _ in flat], sims, i, distractors, bar)
+
+
+def _focus_sections(service, lang: str) -> dict[str, tuple[str, str, str]]:
+    """option label -> (model, focus, the section's stored text), read from the model documents: the
+    short focuses of the original, the English twin's at the same places."""
+    shape, limit = contract().operating_focus.heading, contract().path.model_focus_max_chars
+    option = scenario_config().text("operating-focus", lang, "option")
+    heads: dict[tuple[str, str], dict[str, str]] = {}
+    for chunk in sorted(service.index.all_chunks(), key=lambda c: int(c.metadata.get("position", 0))):
+        meta, heading = chunk.metadata, str(chunk.metadata.get("heading", ""))
+        parent = getattr(shape, str(meta.get("lang")), None)
+        topic = meta.get("topic")
+        if (
+            meta.get("kind") == "framework"
+            and topic in MODEL_KEYS
+            and parent
+            and heading.startswith(f"{parent} > ")
+        ):
+            sections = heads.setdefault((str(topic), str(meta["lang"])), {})
+            focus = heading.split(" > ")[1]
+            sections[focus] = sections.get(focus, "") + "\n" + chunk.text
+    out = {}
+    for model in MODEL_KEYS:
+        zh, own = list(heads[(model, "zh")]), heads[(model, lang)]
+        for name, original in zip(own, zh, strict=True):
+            if len(original) <= limit:
+                out[option.format(focus=name, label=MODEL_LABELS[lang][model])] = (model, name, own[name])
+    return out
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_operating_focus_answer_keys_are_stated_and_no_distractor_is_also_right(
+    service, questions, stored, lang
+):
+    sections = _focus_sections(service, lang)
+    assert len(sections) >= 20, sections.keys()
+    items = focus_sentences(service.index.all_chunks(), lang)
+    groups = [f"{s.model}/{s.focus}" for s in items]
+    sims = _cosines(service, [s.sentence for s in items])
+    bar = scenario_config().operating_focus.also_right_similarity
+    parent = getattr(contract().operating_focus.heading, lang)
+    asked = [q for q in questions[lang] if q.kind == "operating-focus"]
+    assert {q.options[q.answer_index] for q in asked} == set(sections)  # every focus is asked about
+    for q in asked:
+        answer = q.options[q.answer_index]
+        assert set(q.options) <= set(sections), q.options
+        model, focus, _ = sections[answer]
+        chunk = stored[q.citation.chunk_id]
+        # the cited passage is the answer focus's own section in the answer model's document
+        assert (chunk.metadata["topic"], chunk.metadata["lang"]) == (model, lang) and q.module == model, q.id
+        assert chunk.metadata["heading"] == f"{parent} > {focus}" and q.citation.quote in chunk.text, q.id
+        assert _norm(_situation(q.question)).startswith(_norm(mask_models(q.citation.quote))[:150]), q.id
+        assert q.citation.quote in q.explanation and focus in q.explanation, q.id
+        distractors = set(q.options) - {answer}
+        for option in distractors:
+            assert q.citation.quote not in sections[option][2], (q.id, option)
+        sentence = next(s.sentence for s in items if s.sentence.startswith(q.citation.quote))
+        i = [s.sentence for s in items].index(sentence)
+        _assert_not_also_right(
+            groups, sims, i, {f"{sections[o][0]}/{sections[o][1]}" for o in distractors}, bar
+        )
+
+
+def test_a_short_quiz_mixes_the_kinds_and_is_deterministic(questions, service):
+    drawn = mixed_draw(questions["zh"], 6, seed=5)
+    assert Counter(q.kind for q in drawn) == dict.fromkeys(SCENARIO_KINDS, 2)
+    assert [q.id for q in drawn] == [q.id for q in mixed_draw(questions["zh"], 6, seed=5)]
+    assert [q.id for q in drawn] != [q.id for q in mixed_draw(questions["zh"], 6, seed=6)]
+    served = service.quiz("en", n=3, seed=1, kind="scenario")
+    assert {q.kind for q in served} == set(SCENARIO_KINDS) and {q.lang for q in served} == {"en"}
