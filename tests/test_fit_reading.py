@@ -1,0 +1,43 @@
+"""How a profile reads who pays for what (real e5 model, real store): ads shown inside a game are the
+product's monetisation, not an audience sold to advertisers; a VIP membership that unlocks a library is
+paid content, not a community's dues; tickets to a club's evenings are a community's conversion
+(resources/fit/profile.yaml: in_product_ads, paid_content, event_tickets)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.core.settings import Settings
+from assistant.services.yunying import Yunying
+
+
+@pytest.fixture(scope="module")
+def service(knowledge_store, models_dir):
+    return Yunying(
+        Settings(_env_file=None, data_dir=knowledge_store, models_dir_override=models_dir, llm="none")
+    )
+
+
+def test_ads_inside_a_game_read_as_the_products_monetisation(service):
+    game = service.fit("一款三消类手机小游戏，玩家过关时看广告，收入来自游戏内广告和道具内购。")
+    assert game.profile.top("sells").value == "game"
+    assert game.profile.top("earns").value == "in_product_ads"
+    assert game.primary == "product", game.ranking
+    podcast = service.fit("一档讲电影的播客节目，收入来自品牌广告植入和赞助。")
+    assert podcast.profile.top("earns").value == "advertising"
+    assert podcast.primary == "content", podcast.ranking
+
+
+def test_a_membership_that_unlocks_a_library_is_paid_content_not_community_dues(service):
+    app = service.fit("一个儿童睡前故事App，故事由配音演员录制，家长开通会员后可以收听全部故事。")
+    assert app.profile.top("earns").value == "paid_content"
+    assert app.primary == "content", app.ranking
+
+
+def test_tickets_to_a_clubs_evenings_are_a_community_conversion(service):
+    club = service.fit(
+        "Board-game evenings in Leeds every Thursday: players buy a ticket for each evening, "
+        "and most come back for the friends they made there."
+    )
+    assert club.profile.top("earns").value == "event_tickets"
+    assert club.primary == "community", club.ranking
