@@ -199,3 +199,31 @@ def test_passage_vector_cache_spares_embedding_across_stores(tmp_path, make_sett
     by_id = dict(zip(two["ids"], two["embeddings"], strict=True))
     for chunk_id, vector in zip(one["ids"], one["embeddings"], strict=True):
         assert np.allclose(vector, by_id[chunk_id], atol=1e-6)
+
+
+def test_an_older_store_gets_the_wide_search_beam_and_dense_search_returns_the_nearest(
+    tmp_path, make_settings, embedder
+):
+    """A store made with hnswlib's default beam (ef_search 100, barely wider than the 40 candidates a
+    search asks for, so the answer depended on the graph walk) is widened when it is opened; the dense
+    search then returns what brute force over the stored vectors returns, ties in chunk-id order."""
+    import numpy as np
+
+    from assistant.store.chroma import HNSW_EF_SEARCH
+
+    settings = make_settings(chunk_size=120, chunk_overlap=20)
+    write_doc(tmp_path / "knowledge", "b.md", "doc-b", long_body("B", 40))
+    ingest_files(KnowledgeIndex(settings, embedder))
+    KnowledgeIndex(settings, embedder).collection.modify(configuration={"hnsw": {"ef_search": 100}})
+
+    index = KnowledgeIndex(settings, embedder)
+    assert index.collection.configuration["hnsw"]["ef_search"] == HNSW_EF_SEARCH
+    stored = index.collection.get(include=["embeddings"])
+    vectors = np.asarray(stored["embeddings"], dtype=np.float32)
+    query = embedder.embed_query(["运营需要关注用户留存"])[0]
+    similarity = vectors @ np.asarray(query, dtype=np.float32)
+    nearest = [stored["ids"][i] for i in np.argsort(-similarity)[:10]]
+    found = index.query_dense(query, 10)
+    assert {m.chunk_id for m in found} == set(nearest)
+    ranked = [(-round(m.similarity, 6), m.chunk_id) for m in found]
+    assert ranked == sorted(ranked)  # best first, equal similarities in chunk-id order
