@@ -328,11 +328,11 @@ def test_answer_timings_come_from_the_local_models_last_chunk():
     """The answer chain copies llama.cpp's prompt_n / prompt_ms / predicted_n (bench reads them)."""
     from langchain_core.messages import AIMessageChunk
 
-    from assistant.answer.chain import _llm_timings
+    from assistant.llm.local import llama_timings
 
     last = AIMessageChunk(
         content="",
         response_metadata={"timings": {"prompt_n": 812, "prompt_ms": 10150.25, "predicted_n": 40}},
     )
-    assert _llm_timings(last) == {"prompt_tokens": 812.0, "prompt_ms": 10150.2, "completion_tokens": 40.0}
-    assert _llm_timings(AIMessageChunk(content="")) == {}  # other backends: nothing
+    assert llama_timings(last) == {"prompt_tokens": 812.0, "prompt_ms": 10150.2, "completion_tokens": 40.0}
+    assert llama_timings(AIMessageChunk(content="")) == {}  # other backends: nothing

@@ -44,20 +44,13 @@ from assistant.answer.state import Answer, AnswerState
 from assistant.core.errors import check_text
 from assistant.core.schema import Hit
 from assistant.core.text import detect_lang, without_names
+from assistant.llm.local import llama_timings
 from assistant.retrieval import HybridRetriever, SearchFilters
 
 
 def _merged(states: Iterator[AnswerState]) -> AnswerState:
     """A generator step receives the state as streamed chunks: add them up."""
     return reduce(operator.add, (AddableDict(s) for s in states))
-
-
-def _llm_timings(chunk: Any) -> dict[str, float]:
-    """llama.cpp's own figures from the last chunk of the local model's stream (empty for others):
-    new prompt tokens and their milliseconds (a cached prefix is not counted), tokens generated."""
-    found = (getattr(chunk, "response_metadata", None) or {}).get("timings") or {}
-    names = {"prompt_n": "prompt_tokens", "prompt_ms": "prompt_ms", "predicted_n": "completion_tokens"}
-    return {ours: round(float(found[theirs]), 1) for theirs, ours in names.items() if theirs in found}
 
 
 def _only_injection(state: AnswerState) -> bool:
@@ -282,7 +275,9 @@ class AnswerChain:
     def _extractive(self, states: Iterator[AnswerState]) -> Iterator[AddableDict]:
         state = _merged(states)
         sources = state["sources"]
-        draft = extractive_answer(state["question_vector"], state["lang"], sources, self.embed_passages)
+        draft = extractive_answer(
+            state["question_vector"], state["lang"], sources, self.embed_passages, **self._relevance(state)
+        )
         yield from self._finish(state, draft, ttft_ms=_ms(state["started"]), stream_final=True)
 
     def _generate(self, states: Iterator[AnswerState], config: RunnableConfig) -> Iterator[AddableDict]:
@@ -297,7 +292,7 @@ class AnswerChain:
         llm_timings: dict[str, float] = {}
         assert self.llm is not None
         for chunk in self.llm.stream(messages, config=config, max_tokens=self.max_tokens):
-            llm_timings.update(_llm_timings(chunk))
+            llm_timings.update(llama_timings(chunk))
             piece = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
             if not piece:
                 continue
@@ -335,7 +330,10 @@ class AnswerChain:
         if not grounded.cited and not stream_final and draft.strip():
             # nothing the model wrote could be checked against the sources, but the gate found passages
             # close to the question: answer with their own sentences instead of refusing, and say why
-            quoted = extractive_answer(state["question_vector"], lang, sources, self.embed_passages)
+            relevance = self._relevance(state)
+            quoted = extractive_answer(
+                state["question_vector"], lang, sources, self.embed_passages, **relevance
+            )
             fallback = self.checker.check(quoted, sources, state["question"])
             if fallback.cited:
                 grounded = fallback.model_copy(update={"unsupported": grounded.unsupported})
@@ -397,10 +395,6 @@ class AnswerChain:
         said = claims(body)
         if len(said) >= self.min_points:
             return []
-        bm25 = self.retriever.bm25_index()
-        # half of a point's relevance is measured without the company names: a sentence that only
-        # introduces the company ("小红书由…领导") is close to any question naming it
-        names = self.retriever.names_of([s.company for s in state["sources"] if s.company])
         return related_points(
             state["question_vector"],
             state["lang"],
@@ -409,17 +403,22 @@ class AnswerChain:
             said,
             max_points=self.answer_points - len(said),
             min_relevance=self.gate_thresholds.min_sentence(state["lang"]),
-            question_words=word_weights(
-                state["question"],
-                bm25.idf,
-                bm25.max_idf,
-                leave_out=" ".join(f"{s.title} {s.company or ''}" for s in state["sources"]).lower(),
-            ),
-            names=names,
-            nameless_question_vector=(
-                self.embed_query([without_names(self._answered_text(state), names)])[0] if names else None
-            ),
+            **self._relevance(state),
         )
+
+    def _relevance(self, state: AnswerState) -> dict[str, Any]:
+        """What ranks the sources' sentences beside e5's cosine to the question: the question's own words,
+        and half the cosine measured without the company names, since a sentence that only introduces the
+        company ("小红书由…领导", "Bilibili was founded by…") is close to any question naming it."""
+        bm25, sources = self.retriever.bm25_index(), state["sources"]
+        names = self.retriever.names_of([s.company for s in sources if s.company])
+        leave_out = " ".join(f"{s.title} {s.company or ''}" for s in sources).lower()
+        nameless = without_names(self._answered_text(state), names)
+        return {
+            "question_words": word_weights(state["question"], bm25.idf, bm25.max_idf, leave_out=leave_out),
+            "names": names,
+            "nameless_question_vector": self.embed_query([nameless])[0] if names else None,
+        }
 
     def _other_side(self, state: AnswerState, body: str, cited: Sequence[int]) -> list[str]:
         """A comparison ("小红书和抖音…", "X vs Y") whose checked answer cites only some of the companies

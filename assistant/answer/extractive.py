@@ -22,9 +22,13 @@ def extractive_answer(
     sources: Sequence[Citation],
     embed_passages: EmbedPassages,
     max_points: int = 3,
+    *,
+    question_words: dict[str, float] | None = None,
+    names: Sequence[str] = (),
+    nameless_question_vector: np.ndarray | None = None,
 ) -> str:
-    """One sentence that answers (the source sentence closest to the question), then up to
-    `max_points - 1` further cited points, preferring sentences from other sources."""
+    """One sentence that answers (the source sentence most relevant to the question, see `relevance`),
+    then up to `max_points - 1` further cited points, preferring sentences from other sources."""
     rows: list[tuple[float, int, int, str]] = []
     for source in sources:
         for position, sentence in enumerate(split_sentences(source.quote)):
@@ -32,8 +36,11 @@ def extractive_answer(
                 rows.append((0.0, source.n, position, sentence.strip("… ")))
     if not rows:
         return ""
-    vectors = np.asarray(embed_passages([r[3] for r in rows]), dtype=np.float32)
-    scores = vectors @ np.asarray(question_vector, dtype=np.float32)
+    texts = [r[3] for r in rows]
+    vectors = np.asarray(embed_passages(texts), dtype=np.float32)
+    scores, _ = relevance(
+        texts, vectors, question_vector, embed_passages, question_words, names, nameless_question_vector
+    )
     ranked = sorted(
         (
             (float(score) + (LANGUAGE_BONUS if detect_lang(row[3]) == lang else 0.0), *row[1:])
@@ -96,14 +103,8 @@ def related_points(
     nameless_question_vector: np.ndarray | None = None,
 ) -> list[str]:
     """Source sentences, in the question's language, that answer the question and say something the
-    answer does not yet: for a checked answer the grounding left thin. Each is a cited "- " line.
-
-    e5's sentence-to-question cosine alone ranks a sentence that merely names the company ("小红书由…
-    领导") beside one that answers, so the question's own words (IDF-weighted) add a little, and only
-    sentences near the best one are taken. With `names` (the sources' company names) and
-    `nameless_question_vector` (the question embedded without them), relevance is the mean of that
-    cosine and the cosine with the names taken out of both: what a sentence says counts, not only whom
-    it names."""
+    answer does not yet: for a checked answer the grounding left thin. Each is a cited "- " line. They are
+    ranked by `relevance`, and only sentences near the best one are taken."""
     if max_points <= 0:
         return []
     rows: list[tuple[int, int, str]] = []
@@ -116,28 +117,25 @@ def related_points(
     rows = list({row[2]: row for row in rows}.values())
     if not rows:
         return []
-    vectors = np.asarray(embed_passages([r[2] for r in rows]), dtype=np.float32)
-    relevance = vectors @ np.asarray(question_vector, dtype=np.float32)
-    if names and nameless_question_vector is not None:
-        nameless = np.asarray(embed_passages([without_names(r[2], names) for r in rows]), dtype=np.float32)
-        relevance = (relevance + nameless @ np.asarray(nameless_question_vector, dtype=np.float32)) / 2
-    shares = np.array([covered_share(question_words, r[2].lower()) for r in rows]) if question_words else None
-    if shares is not None:
-        relevance += WORD_BONUS * shares
-    best = float(relevance.max())
+    texts = [r[2] for r in rows]
+    vectors = np.asarray(embed_passages(texts), dtype=np.float32)
+    scores, shares = relevance(
+        texts, vectors, question_vector, embed_passages, question_words, names, nameless_question_vector
+    )
+    best = float(scores.max())
     floor = max(min_relevance, best - NEAR_THE_BEST_WITH_WORD)
     if shares is not None:
         # a sentence sharing none of the question's own words must be very near the best: e5 alone
         # ranks "小红书由联合创始人…领导" close to a question about 小红书's community atmosphere
-        relevance[(shares == 0) & (relevance < best - NEAR_THE_BEST)] = -1.0
+        scores[(shares == 0) & (scores < best - NEAR_THE_BEST)] = -1.0
     said = [CITATION.sub("", s).strip() for s in answer_sentences if s.strip()]
     said_vectors = np.asarray(embed_passages(said), dtype=np.float32) if said else np.zeros((0, 1))
     limits = np.array(
         [REPEATS_SAME_LANGUAGE if detect_lang(s) == lang else REPEATS_OTHER_LANGUAGE for s in said]
     )
     chosen: list[int] = []
-    for i in np.argsort(-relevance, kind="stable"):
-        if len(chosen) == max_points or relevance[i] < floor:
+    for i in np.argsort(-scores, kind="stable"):
+        if len(chosen) == max_points or scores[i] < floor:
             break
         if said and (said_vectors @ vectors[i] >= limits).any():
             continue  # the answer already says this
@@ -146,3 +144,28 @@ def related_points(
         chosen.append(int(i))
     chosen.sort(key=lambda i: (rows[i][0], rows[i][1]))
     return [f"- {_cite(rows[i][2], rows[i][0])}" for i in chosen]
+
+
+def relevance(
+    texts: Sequence[str],
+    vectors: np.ndarray,
+    question_vector: np.ndarray,
+    embed_passages: EmbedPassages,
+    question_words: dict[str, float] | None = None,
+    names: Sequence[str] = (),
+    nameless_question_vector: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """How well each sentence answers the question, and the share of the question's own words it holds.
+
+    e5's cosine alone ranks a sentence that merely names the company ("小红书由…领导", "Bilibili was
+    founded by…") beside one that answers, so with `names` (the sources' company names) and
+    `nameless_question_vector` (the question embedded without them) the score is the mean of that cosine
+    and the cosine with the names taken out of both, and the question's IDF-weighted words add a little."""
+    scores = vectors @ np.asarray(question_vector, dtype=np.float32)
+    if names and nameless_question_vector is not None:
+        nameless = np.asarray(embed_passages([without_names(t, names) for t in texts]), dtype=np.float32)
+        scores = (scores + nameless @ np.asarray(nameless_question_vector, dtype=np.float32)) / 2
+    shares = np.array([covered_share(question_words, t.lower()) for t in texts]) if question_words else None
+    if shares is not None:
+        scores = scores + WORD_BONUS * shares
+    return scores, shares

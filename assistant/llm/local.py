@@ -197,6 +197,14 @@ def _usage_metadata(usage: dict[str, Any] | None) -> UsageMetadata | None:
     return metadata
 
 
+def llama_timings(chunk: Any) -> dict[str, float]:
+    """llama.cpp's own figures from the last chunk of the local model's stream (empty for others):
+    new prompt tokens and their milliseconds (a cached prefix is not counted), tokens generated."""
+    found = (getattr(chunk, "response_metadata", None) or {}).get("timings") or {}
+    names = {"prompt_n": "prompt_tokens", "prompt_ms": "prompt_ms", "predicted_n": "completion_tokens"}
+    return {ours: round(float(found[theirs]), 1) for theirs, ours in names.items() if theirs in found}
+
+
 def _raise_if_error(response: Any) -> None:
     if isinstance(response, dict) and "error" in response:
         error = response["error"]
