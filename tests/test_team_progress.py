@@ -90,3 +90,16 @@ def test_with_logins_off_nobody_sees_the_team(make_settings):
     with pytest.raises(TeamAccessError) as info:
         service.team_view("local")
     assert info.value.reason == "logins-off"
+
+
+def test_the_app_hides_the_panel_until_the_page_load_asks_who_is_looking(make_settings):
+    from assistant.frontends.web.app import build_app
+
+    demo = build_app(Yunying(make_settings(llm="none", auth=LOGINS, managers="wang")))
+    panel = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "onb-team"]
+    assert len(panel) == 1 and panel[0].visible is False
+    fns = demo.fns.values() if isinstance(demo.fns, dict) else demo.fns
+    team = [f for f in fns if getattr(f.fn, "__name__", "") == "show_team"]
+    triggers = {event for f in team for _, event in f.targets}
+    assert triggers == {"load", "then"}  # on page load, and again after the zh/en switch
+    assert all([o.elem_id for o in f.outputs] == ["onb-team", "onb-team-table"] for f in team)
