@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Set before anything imports huggingface_hub, transformers or gradio: with network access closed, a hub
 # lookup hangs for over a minute before failing, and gradio would try to send analytics.
@@ -192,6 +192,11 @@ class Settings(BaseSettings):
     auth_file: Path | None = Field(
         default=None, description="A file of logins for the app, one user:password per line (# comments)."
     )
+    managers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description='Logins who may see the team\'s onboarding progress in the app, "alice,bob" (names from '
+        "AUTH or AUTH_FILE; a name that is no login gives nobody access). Empty: nobody.",
+    )
     api_keys: SecretStr = Field(
         default=SecretStr(""),
         description='Keys of the OpenAI-compatible API, "key1,key2" (never printed); clients send '
@@ -219,6 +224,14 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError(f"CHROMA_URL must start with http:// or https://, got {value!r}")
         return value.rstrip("/")
+
+    @field_validator("managers", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
+        """ "a, b" -> ["a", "b"] (blanks dropped); a list is kept as it is."""
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
 
     @model_validator(mode="after")
     def _check_overlap(self) -> Settings:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from assistant.core.errors import InputError
 from assistant.core.settings import Settings
@@ -70,6 +70,18 @@ def load_logins(settings: Settings) -> list[tuple[str, str]]:
         lines = _file_lines(settings.auth_file, "YUNYING_AUTH_FILE")
         logins += _parse(lines, f"YUNYING_AUTH_FILE {Path(settings.auth_file)}")
     return logins
+
+
+TeamAccess = Literal["manager", "logins-off", "not-manager"]
+
+
+def team_access(settings: Settings, user: str) -> TeamAccess:
+    """May `user` see the team's progress? Only a configured login named in YUNYING_MANAGERS, and only
+    when logins are on (with logins off everyone is the one local user, and nobody is a manager)."""
+    names = {name for name, _ in load_logins(settings)}
+    if not names:
+        return "logins-off"
+    return "manager" if user in names and user in settings.managers else "not-manager"
 
 
 def serve_logins(settings: Settings, host: str, insecure: bool = False) -> list[tuple[str, str]] | None:

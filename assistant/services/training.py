@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from assistant.core.errors import InputError
 from assistant.core.settings import Settings
 from assistant.onboarding import MODULE_KEYS, Lang, LearningModule, QuizQuestion, build_quiz, learning_path
 from assistant.onboarding.practice import PracticeCase, PracticeCases, PracticeFeedback
@@ -19,13 +20,22 @@ from assistant.onboarding.schema import QuizResult, QuizType
 from assistant.services import learning
 from assistant.services.database import LOCAL_USER, Database
 from assistant.services.progress import ProgressStore, ProgressSummary
-from assistant.services.security import load_logins
+from assistant.services.security import TeamAccess, load_logins, team_access
 from assistant.store.records import StoredChunk
 
 if TYPE_CHECKING:
     from assistant.store.chroma import KnowledgeIndex
 
 QuizKind = QuizType
+
+
+class TeamAccessError(InputError):
+    """The team's progress asked for by someone who may not see it; `reason` says why (logins-off or
+    not-manager) for the front end to put in its own words."""
+
+    def __init__(self, reason: TeamAccess, user: str) -> None:
+        super().__init__(f"{user!r} may not see the team's progress ({reason}): see YUNYING_MANAGERS")
+        self.reason = reason
 
 
 class LearningDesk:
@@ -174,3 +184,11 @@ class LearningDesk:
         if not logins:
             raise ValueError("the team view needs logins: set YUNYING_AUTH or YUNYING_AUTH_FILE")
         return self.progress_store.team(list(users) if users is not None else [name for name, _ in logins])
+
+    def team_view(self, viewer: str) -> list[ProgressSummary]:
+        """The team's progress for a manager (a login named in YUNYING_MANAGERS): every login with any
+        progress, in the logins' order. Raises TeamAccessError for anyone else, and when logins are off."""
+        access = team_access(self.settings, viewer)
+        if access != "manager":
+            raise TeamAccessError(access, viewer)
+        return [s for s in self.team_progress() if s.modules_read or s.tallies or s.scheduled]

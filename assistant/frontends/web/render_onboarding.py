@@ -14,6 +14,7 @@ from assistant.frontends.web.text import tr
 from assistant.onboarding.practice import PracticeCase, PracticeFeedback
 from assistant.onboarding.schema import QuizQuestion, QuizResult
 from assistant.services.learning import LearnerProgress
+from assistant.services.progress import ProgressSummary
 
 VERDICT_CLASS = {"right": "ok", "half-right": "half", "wrong": "bad"}
 HALF_STYLE = " style='color:#92400e'"  # app.css colours ok and bad only
@@ -169,10 +170,33 @@ def progress_html(view: LearnerProgress, titles: dict[str, str], lang: str) -> s
     )
 
 
+def team_html(team: Sequence[ProgressSummary], titles: dict[str, str], path_modules: int, lang: str) -> str:
+    """The manager's table: one row per learner (modules read, right/answered per quiz type, weak
+    topics, items due for review now)."""
+    if not team:
+        return f"<p class='hint' id='onb-team-body'>{html.escape(tr('onb_team_empty', lang))}</p>"
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in tr("onb_team_cols", lang).split("|"))
+    rows = []
+    for s in team:
+        tallies = [s.tallies.get(kind) for kind in ("recall", "scenario", "practice")]
+        counts = "".join(f"<td>{f'{t.correct}/{t.answered}' if t else '–'}</td>" for t in tallies)
+        weak = ", ".join(titles.get(w.topic, w.topic) for w in s.weak_topics) or "–"
+        rows.append(
+            f"<tr data-user='{html.escape(s.user)}'><td>{html.escape(s.user)}</td>"
+            f"<td>{len(s.modules_read)}/{path_modules}</td>{counts}"
+            f"<td>{html.escape(weak)}</td><td>{len(s.due)}</td></tr>"
+        )
+    return (
+        f"<div class='learning-path' id='onb-team-body'><table class='onb-recent onb-team'>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
 __all__ = [
     "case_html",
     "practice_feedback_html",
     "progress_html",
     "quiz_feedback_html",
     "sources_html",
+    "team_html",
 ]

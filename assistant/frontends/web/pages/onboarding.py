@@ -15,6 +15,7 @@ from typing import Any
 import gradio as gr
 
 from assistant.frontends.web.pages.base import user_of
+from assistant.frontends.web.pages.onboarding_team import TeamPanel
 from assistant.frontends.web.render import _short, learning_path_html
 from assistant.frontends.web.render_onboarding import (
     case_html,
@@ -45,6 +46,7 @@ class OnboardingPage:
 
     def __init__(self, service: Yunying) -> None:
         self.service = service
+        self.team = TeamPanel(service, self.module_titles)
 
     def short(self, exc: BaseException) -> str:
         return _short(exc, self.service.settings)
@@ -347,6 +349,7 @@ class OnboardingPage:
             "onb_review_due",
             "value",
         )
+        self.team.render(labels)  # a manager's view of the team, hidden from everyone else
 
     def _quiz_column(self, labels: Labels) -> None:
         with gr.Column(elem_id="quiz-mcq") as self.mcq:
@@ -440,9 +443,12 @@ class OnboardingPage:
             event(handler, inputs, outputs, api_visibility=HIDDEN)
         lang.change(self.show_path, [lang], path_outputs, api_visibility=HIDDEN).then(
             self.choose, *chosen, api_visibility=HIDDEN
-        ).then(self.show_progress, [lang], [self.progress_panel], api_visibility=HIDDEN)
+        ).then(self.show_progress, [lang], [self.progress_panel], api_visibility=HIDDEN).then(
+            *self.team.loader(lang), api_visibility=HIDDEN
+        )
         return [
             (self.show_path, [lang], path_outputs),
             (self.choose, *chosen),
             (self.show_progress, [lang], [self.progress_panel]),
+            self.team.loader(lang),
         ]
