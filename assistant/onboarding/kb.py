@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.answer.state import Citation
+from assistant.core.schema import models_of
 from assistant.core.text import split_sentences
 from assistant.onboarding.contract import contract
 from assistant.store.chroma import KnowledgeIndex
@@ -26,7 +27,7 @@ class KnowledgeDoc:
 
     @property
     def models(self) -> list[str]:
-        return [m for m in str(self.meta.get("models", "")).split(",") if m]
+        return models_of(self.meta)
 
     @property
     def kind(self) -> str:
@@ -99,7 +100,7 @@ def citation(n: int, chunk: StoredChunk, quote: str | None = None) -> Citation:
         title=str(meta.get("title", "")),
         kind=str(meta.get("kind", "")),
         topic=meta.get("topic") or None,
-        models=[m for m in str(meta.get("models", "")).split(",") if m],
+        models=models_of(meta),
         company=meta.get("company") or None,
         heading=str(meta.get("heading", "")),
         quote=(quote or chunk.text)[:200],

@@ -17,7 +17,7 @@ from assistant.onboarding.model_questions import (
     support_questions,
 )
 from assistant.onboarding.path import module_keys
-from assistant.onboarding.schema import Draft, Lang, QuizQuestion, QuizResult, unique_drafts
+from assistant.onboarding.schema import Draft, Lang, QuizQuestion, QuizResult, deal, unique_drafts
 from assistant.store.chroma import KnowledgeIndex
 from assistant.store.records import StoredChunk
 
@@ -89,18 +89,7 @@ def build_quiz(
     drafts = _drafts(source, lang)
     if module is not None:
         drafts = [d for d in drafts if d.module == module]
-    rng = random.Random(seed)
-    groups: dict[str, list[Draft]] = {}
-    for draft in drafts:
-        groups.setdefault(draft.module, []).append(draft)
-    for group in groups.values():
-        rng.shuffle(group)
-    order = [m for m in keys if m in groups]
-    chosen: list[Draft] = []
-    while len(chosen) < n and any(groups[m] for m in order):
-        for m in order:
-            if groups[m] and len(chosen) < n:
-                chosen.append(groups[m].pop())
+    chosen = deal(drafts, lambda d: d.module, keys, n, seed)
     return [_finish(d, seed, lang) for d in chosen]
 
 

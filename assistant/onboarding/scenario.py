@@ -14,7 +14,6 @@ not asked. The wording and the similarity bars are resources/onboarding/scenario
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 
 import numpy as np
@@ -32,7 +31,7 @@ from assistant.onboarding.scenario_base import (
     scenario_question,
 )
 from assistant.onboarding.scenario_judgement import operating_focus_questions, value_loop_questions
-from assistant.onboarding.schema import Lang, QuizQuestion
+from assistant.onboarding.schema import Lang, QuizQuestion, deal
 from assistant.store.chroma import KnowledgeIndex
 from assistant.store.records import StoredChunk
 
@@ -111,20 +110,7 @@ def scenario_questions(
 def mixed_draw(bank: Sequence[QuizQuestion], n: int, seed: int) -> list[QuizQuestion]:
     """Up to n questions, deterministic for a seed, dealt round-robin across the kinds (each kind
     shuffled by the seed), so a short quiz mixes failure modes, value-loop links and operating focuses."""
-    rng = random.Random(seed)
-    groups: dict[str, list[QuizQuestion]] = {}
-    for question in bank:
-        groups.setdefault(question.kind, []).append(question)
-    for group in groups.values():
-        rng.shuffle(group)
-    order = [k for k in (*SCENARIO_KINDS, *sorted(groups)) if k in groups]
-    order = list(dict.fromkeys(order))
-    chosen: list[QuizQuestion] = []
-    while len(chosen) < n and any(groups[k] for k in order):
-        for kind in order:
-            if groups[kind] and len(chosen) < n:
-                chosen.append(groups[kind].pop())
-    return chosen
+    return deal(bank, lambda q: q.kind, (*SCENARIO_KINDS, *sorted({q.kind for q in bank})), n, seed)
 
 
 __all__ = [

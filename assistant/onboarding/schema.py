@@ -3,14 +3,17 @@ and the app as JSON) and a question's draft before its options are dealt."""
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
 from assistant.answer.state import Citation
 from assistant.store.records import StoredChunk
 
+T = TypeVar("T")
 Lang = Literal["zh", "en"]
 QuizType = Literal["recall", "scenario"]
 
@@ -74,4 +77,34 @@ def unique_drafts(drafts: list[Draft]) -> list[Draft]:
     return list({d.id: d for d in reversed(drafts)}.values())[::-1]
 
 
-__all__ = ["Draft", "Lang", "LearningModule", "QuizQuestion", "QuizResult", "QuizType", "unique_drafts"]
+def deal(
+    items: Iterable[T], group_of: Callable[[T], str], order: Iterable[str], n: int, seed: int
+) -> list[T]:
+    """Up to n items, deterministic for a seed: grouped by `group_of`, each group shuffled by the seed, then
+    dealt round-robin over the groups in `order` (a group `order` does not name is left out), so a short
+    quiz covers every group rather than one big one."""
+    rng = random.Random(seed)
+    groups: dict[str, list[T]] = {}
+    for item in items:
+        groups.setdefault(group_of(item), []).append(item)
+    for group in groups.values():
+        rng.shuffle(group)
+    keys = [k for k in dict.fromkeys(order) if k in groups]
+    chosen: list[T] = []
+    while len(chosen) < n and any(groups[k] for k in keys):
+        for k in keys:
+            if groups[k] and len(chosen) < n:
+                chosen.append(groups[k].pop())
+    return chosen
+
+
+__all__ = [
+    "Draft",
+    "Lang",
+    "LearningModule",
+    "QuizQuestion",
+    "QuizResult",
+    "QuizType",
+    "deal",
+    "unique_drafts",
+]

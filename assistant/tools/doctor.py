@@ -259,25 +259,14 @@ def _file_findings(settings: Any, rows: list[tuple[str, dict]], root: Path, find
     for doc_id, (source, content_hash) in sorted(on_disk.items()):
         meta = stored.get(doc_id)
         if meta is None:
-            findings.append(
-                Finding(
-                    severity="error",
-                    check="files",
-                    doc_id=doc_id,
-                    path=source,
-                    message=f"{source}: not ingested",
-                )
-            )
+            fate = "not ingested"
         elif meta.get("doc_hash") != content_hash:
-            findings.append(
-                Finding(
-                    severity="error",
-                    check="files",
-                    doc_id=doc_id,
-                    path=source,
-                    message=f"{source}: changed since it was ingested",
-                )
-            )
+            fate = "changed since it was ingested"
+        else:
+            continue
+        findings.append(
+            Finding(severity="error", check="files", doc_id=doc_id, path=source, message=f"{source}: {fate}")
+        )
     for doc_id, meta in sorted(stored.items()):
         source = Path(str(meta.get("source", "")))
         if doc_id in on_disk:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from assistant.frontends.cli.service_access import CommandError, echo, print_json, service
+from assistant.frontends.cli.service_access import CommandError, echo, print_json, printed_whole, service
 
 docs_app = typer.Typer(
     name="docs", help="The knowledge base's documents: list, show, delete, reindex.", no_args_is_help=True
@@ -32,11 +32,8 @@ def list_documents(
     if kind is not None and kind not in ("framework", "case", "user"):
         raise CommandError(f"--kind must be framework, case or user, not {kind!r}")
     documents = [d for d in service().documents() if kind is None or d.kind == kind]
-    if as_json:
-        print_json([d.model_dump() for d in documents])
-        return
-    if not documents:
-        echo("No documents. Is the knowledge base ingested? Run `yunying ingest`.")
+    none = "No documents. Is the knowledge base ingested? Run `yunying ingest`."
+    if printed_whole(documents, as_json, none):
         return
     for d in documents:
         echo(f"{d.doc_id}  [{d.kind}]  {d.chunks} chunks  {d.title}")

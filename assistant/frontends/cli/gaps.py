@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from assistant.frontends.cli.service_access import CommandError, echo, print_json, service
+from assistant.frontends.cli.service_access import CommandError, echo, print_json, printed_whole, service
 from assistant.resources import load_yaml
 
 gaps_app = typer.Typer(
@@ -29,11 +29,7 @@ def list_gaps(
     if ctx.invoked_subcommand is not None:
         return
     groups = service().gaps.grouped(include_resolved)
-    if as_json:
-        print_json([g.model_dump() for g in groups])
-        return
-    if not groups:
-        echo("No knowledge gaps recorded.")
+    if printed_whole(groups, as_json, "No knowledge gaps recorded."):
         return
     words = load_yaml("services/wording.yaml")["gaps"]
     for group in groups:

@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from assistant.frontends.cli.service_access import CommandError, echo, print_json, service
+from assistant.frontends.cli.service_access import CommandError, echo, print_json, printed_whole, service
 
 history_app = typer.Typer(
     name="history", help="Saved conversations: list, show, export, rename, delete.", no_args_is_help=True
@@ -47,11 +47,7 @@ def _known(conversation_id: str, read: Callable[[], Found]) -> Found:
 def list_conversations(user: UserOpt = "", as_json: JsonOpt = False) -> None:
     """The saved conversations, the most recently used first."""
     summaries = _conversations().list(_user(user))
-    if as_json:
-        print_json([s.model_dump() for s in summaries])
-        return
-    if not summaries:
-        echo("No saved conversations.")
+    if printed_whole(summaries, as_json, "No saved conversations."):
         return
     for s in summaries:
         echo(f"{s.id}  {s.updated[:16].replace('T', ' ')}  {s.turn_count:>3} turns  {s.title}")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any
+
+from pydantic import BaseModel
 
 from assistant.core.settings import Settings
 
@@ -27,3 +30,15 @@ def print_json(data: Any) -> None:
 
 def echo(text: str = "") -> None:
     sys.stdout.write(text + "\n")
+
+
+def printed_whole(items: Sequence[BaseModel], as_json: bool, none: str) -> bool:
+    """A list command's common part: with --json the items as one JSON list, else the line saying there
+    are none when there are none. True when that was all there is to print."""
+    if as_json:
+        print_json([item.model_dump() for item in items])
+        return True
+    if not items:
+        echo(none)
+        return True
+    return False
