@@ -163,6 +163,17 @@ def test_what_a_removed_marker_leaves_still_reads_as_a_sentence(checker):
         "瑞幸门店快速扩张[2]。\n› 成效与争议[2]", [results.model_copy(update={"heading": "成效与争议"})]
     )
     assert "›" not in tail.text and "瑞幸门店快速扩张[2]" in tail.text, tail.text
+    # a name left alone on a line (the rest of its sentence was not supported) is no sentence: it goes
+    airbnb = source(1, "A two-sided marketplace must first solve trust through escrow and reviews.", "Airbnb")
+    taobao = source(2, "Taobao connects merchants and consumers through traffic allocation.", "Taobao")
+    orphan = checker.check(
+        "A two-sided marketplace must first solve trust through escrow[1].\nTaobao[2]", [airbnb, taobao]
+    )
+    assert (
+        orphan.text == "A two-sided marketplace must first solve trust through escrow[1]."
+        and orphan.cited == [1]
+    )
+    assert "Taobao" in orphan.unsupported
 
 
 def test_an_inline_list_that_loses_an_item_still_counts_without_a_gap(checker):

@@ -8,6 +8,7 @@ Thresholds were calibrated on evals/grounding/ (pairs.yaml, llm_labels.yaml; see
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -240,6 +241,7 @@ class GroundingChecker:
         prefixes: dict[int, str] = {}
         unsupported: list[str] = []
         used: set[int] = set()
+        per_line = Counter(u[0] for u in units if u[2])
         for unit in units:
             line, prefix, sentence, cited = unit
             if not sentence:
@@ -248,6 +250,9 @@ class GroundingChecker:
             verdict = verdict_of.get(id(unit))
             if verdict is None:  # a connective ("主要有三点：") carries no claim of its own
                 rebuilt.setdefault(line, []).append(sentence)
+                continue
+            if not prefix and per_line[line] == 1 and _is_fragment(sentence):
+                unsupported.append(sentence)  # "Taobao[2]" alone on a line: a name is not an answer
                 continue
             if not verdict.supported_by:
                 unsupported.append(sentence)
@@ -310,6 +315,16 @@ def _is_connective(sentence: str) -> bool:
     """Short lead-ins that announce a list ("主要有三点：", "Here are the key points:")."""
     content = sentence.strip()
     return len(content) < 4 or (content.endswith((":", "：")) and len(content) <= 40)
+
+
+def _is_fragment(sentence: str) -> bool:
+    """A bare name or phrase with no end punctuation ("Taobao", "小红书"): what a model leaves on a line
+    of its own; a list item may be that short, a line of prose may not."""
+    content = CITATION.sub("", sentence).strip()
+    if content.endswith(("。", "！", "？", ".", "!", "?", "；", ";")):
+        return False
+    cjk = sum(1 for ch in content if "\u4e00" <= ch <= "\u9fff")
+    return cjk < 6 if cjk else len(content.split()) < 3
 
 
 def _drop_dangling_connectives(lines: list[str]) -> list[str]:
