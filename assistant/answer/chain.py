@@ -274,11 +274,13 @@ class AnswerChain:
 
     def _extractive(self, states: Iterator[AnswerState]) -> Iterator[AddableDict]:
         state = _merged(states)
-        sources = state["sources"]
-        draft = extractive_answer(
-            state["question_vector"], state["lang"], sources, self.embed_passages, **self._relevance(state)
-        )
-        yield from self._finish(state, draft, ttft_ms=_ms(state["started"]), stream_final=True)
+        yield from self._finish(state, self._quoted(state), ttft_ms=_ms(state["started"]), stream_final=True)
+
+    def _quoted(self, state: AnswerState) -> str:
+        """The sources' own sentences most relevant to the question: the `none` backend's answer, and
+        what stands in for a model's draft that could not be checked."""
+        vector, lang, sources = state["question_vector"], state["lang"], state["sources"]
+        return extractive_answer(vector, lang, sources, self.embed_passages, **self._relevance(state))
 
     def _generate(self, states: Iterator[AnswerState], config: RunnableConfig) -> Iterator[AddableDict]:
         state = _merged(states)
@@ -330,11 +332,7 @@ class AnswerChain:
         if not grounded.cited and not stream_final and draft.strip():
             # nothing the model wrote could be checked against the sources, but the gate found passages
             # close to the question: answer with their own sentences instead of refusing, and say why
-            relevance = self._relevance(state)
-            quoted = extractive_answer(
-                state["question_vector"], lang, sources, self.embed_passages, **relevance
-            )
-            fallback = self.checker.check(quoted, sources, state["question"])
+            fallback = self.checker.check(self._quoted(state), sources, state["question"])
             if fallback.cited:
                 grounded = fallback.model_copy(update={"unsupported": grounded.unsupported})
                 notice, fell_back = text("unverified", lang), True
