@@ -52,6 +52,22 @@ def test_closing_quotes_stay_with_their_sentence():
     ]
 
 
+def test_a_semicolon_inside_brackets_ends_no_sentence():
+    # Bilibili's English case lists its revenue lines inside one parenthesis; cutting there left the
+    # answer a further point "(premium membership, 大会员;"
+    text = (
+        "Revenue comes from services (membership, 大会员; tipping; and so on) and ads. "
+        "其次是广告（含品牌；效果）。完。"
+    )
+    assert split_sentences(text) == [
+        "Revenue comes from services (membership, 大会员; tipping; and so on) and ads.",
+        "其次是广告（含品牌；效果）。",
+        "完。",
+    ]
+    # a bracket that never closes on its line protects nothing
+    assert split_sentences("An open (aside; then more.") == ["An open (aside;", "then more."]
+
+
 def test_front_matter_document_keeps_metadata_and_heading_paths(tmp_path):
     doc = load_document(write(tmp_path, "a.md", FRAMEWORK_DOC))
     assert (doc.id, doc.kind, doc.topic, doc.models) == (

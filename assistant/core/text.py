@@ -27,6 +27,26 @@ def is_chinese(text: str) -> bool:
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?])[”’」』）)\]]*|(?<=[.!?;])[\"')\]]*(?=\s)")
 
 
+_OPENING = "(（[【"
+_CLOSING = ")）]】"
+
+
+def _bracketed(line: str) -> set[int]:
+    """Positions inside a closed pair of brackets: "(premium membership, 大会员; tipping; and so on)" is
+    one aside, and a semicolon in it ends no sentence. An opening bracket that never closes on the line
+    protects nothing, so one stray "(" cannot glue the rest of a line together."""
+    inside: set[int] = set()
+    stack: list[int] = []
+    for i, ch in enumerate(line):
+        if ch in _OPENING:
+            stack.append(i)
+        elif ch in _CLOSING and stack:
+            start = stack.pop()
+            if not stack:
+                inside.update(range(start + 1, i))
+    return inside
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences and list items of a block of text; line breaks end list items and table rows."""
     sentences: list[str] = []
@@ -35,7 +55,11 @@ def split_sentences(text: str) -> list[str]:
         if not line:
             continue
         start = 0
+        inside = _bracketed(line)
         for match in _SENTENCE_END.finditer(line):
+            # the end punctuation is the character just before the match (the match is closing quotes)
+            if match.start() - 1 in inside:
+                continue
             end = match.end()
             piece = line[start:end].strip()
             if piece:

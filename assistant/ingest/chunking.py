@@ -14,7 +14,7 @@ from assistant.core.text import split_sentences
 # chunk gets that much more room, so twins chunk into passages of similar substance.
 ENGLISH_CHUNK_FACTOR = 2.5
 # Bump when chunking changes in a way that must re-chunk stored documents.
-CHUNKER_VERSION = "4"
+CHUNKER_VERSION = "5"
 
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
