@@ -59,6 +59,22 @@ def test_unsupported_sentences_are_listed_not_shown_and_the_answer_says_so(servi
     assert final.answer.endswith("（已略去 1 句来源不能支持的内容。）") and final.notice
 
 
+def test_a_judgement_the_sources_give_as_the_authors_is_not_put_in_the_founders_mouths(service):
+    # the local model fused "小红书由联合创始人毛文超和瞿芳领导。笔者判断，小红书需要同时维持…" into one
+    # sentence that makes the founders the ones who judge; e5 and the words both accepted it
+    fused = "平台由联合创始人毛文超和瞿芳领导，他们判断需要同时维持社区治理、作者运营、商业化和电商几条线[1]。"  # noqa: E501
+    plain = "平台以“社区公约”规范发布行为，并通过“薯队长”等官方账号向用户说明规则和治理结果[1]。"
+    draft = RecordingChat(responses=[fused + plain], prompts=[])
+    chain = AnswerChain(service.retriever, draft, backend="fake")
+    answer = chain.invoke("小红书的社区氛围是怎么维护的？")
+    assert "他们判断" not in answer.answer and "社区公约" in answer.answer
+    assert any("他们判断" in s for s in answer.unsupported_sentences)
+    # the same claim in the author's voice stands
+    own = "笔者判断，小红书需要同时维持社区治理、作者运营、商业化和电商几条线[1]。"
+    chain = AnswerChain(service.retriever, RecordingChat(responses=[own], prompts=[]), backend="fake")
+    assert "笔者判断" in chain.invoke("小红书的社区氛围是怎么维护的？").answer
+
+
 def test_follow_ups_resolve_across_the_last_two_user_turns(service):
     history = [
         {"role": "user", "content": "小红书的社区氛围是怎么维护的？"},

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from pydantic import BaseModel
 
-from assistant.answer.patterns import raw_pattern
+from assistant.answer.patterns import pattern, raw_pattern
 from assistant.answer.state import Citation
 from assistant.core.text import detect_lang, is_chinese, join_sentences, split_sentences
 from assistant.store.tokenizer import tokenize
@@ -157,7 +157,8 @@ class GroundingChecker:
         for name in _NAME.findall(sentence):
             if name.lower() in asked and name.lower() not in pool:
                 return f"name {name}"
-        return ""
+        speaker = misattributed_view(sentence, pool)
+        return f"speaker {speaker}" if speaker else ""
 
     def supports(self, semantic: float, lexical: float) -> bool:
         t = self.thresholds
@@ -293,6 +294,24 @@ def draft_units(text: str, sources: Sequence[Citation]) -> list[Unit]:
             units.append((index, prefix, CITATION.sub("", sentence).strip(), cited))
             prefix = ""
     return units
+
+
+def misattributed_view(sentence: str, pool: str) -> str:
+    """The attribution ("他们判断", "the founders believe") when the sentence gives someone a view that
+    the source states only as its author's judgement ("笔者判断…", "(a judgement)"): the small model
+    fuses "平台由毛文超和瞿芳领导。笔者判断，…" into "…领导，他们判断…", which e5 and the words accept.
+    A source whose own text uses the verb outside the author's marks (someone else's view) settles
+    nothing, and the sentence stands."""
+    said = pattern("attributed_view").search(sentence)
+    marks = [m.span() for m in pattern("author_view").finditer(pool)]
+    if not said or not marks:
+        return ""
+    verb = (said.group("verb") or said.group("verb_en") or "").lower()
+    stem = verb if not verb.isascii() else verb[:5]  # judge / judged / judgement, believe / believes
+    for found in re.finditer(re.escape(stem), pool):
+        if not any(start <= found.start() < end for start, end in marks):
+            return ""  # the source gives this verb to someone other than its author
+    return said.group(0)
 
 
 def is_claim(sentence: str) -> bool:
