@@ -7,6 +7,7 @@ import pytest
 from assistant.answer import Answer, AnswerChain
 from assistant.answer.condense import condense_question, earlier_questions
 from assistant.answer.context import estimate_tokens, focus_hits, select_sentences
+from assistant.answer.grounding import misglossed
 from assistant.core.settings import Settings
 from assistant.services.yunying import Yunying
 from tests.test_chains import ExplodingChat, RecordingChat
@@ -73,6 +74,18 @@ def test_a_judgement_the_sources_give_as_the_authors_is_not_put_in_the_founders_
     own = "笔者判断，小红书需要同时维持社区治理、作者运营、商业化和电商几条线[1]。"
     chain = AnswerChain(service.retriever, RecordingChat(responses=[own], prompts=[]), backend="fake")
     assert "笔者判断" in chain.invoke("小红书的社区氛围是怎么维护的？").answer
+
+
+def test_a_chinese_term_glossing_another_phrase_in_the_source_is_a_mislabel():
+    # the Bilibili case glosses the merchandise store as 会员购; the local model wrote "premium
+    # membership (会员购)"
+    pool = (
+        "revenue comes from value-added services (premium membership, 大会员; tipping in live streams), "
+        "advertising, games and the merchandise store (会员购)."
+    )
+    assert misglossed("Revenue comes mainly from premium membership (会员购).", pool) == "会员购"
+    assert misglossed("It also runs a merchandise store (会员购).", pool) == ""
+    assert misglossed("Members pay for premium membership (大会员).", pool) == ""  # not a gloss there
 
 
 def test_follow_ups_resolve_across_the_last_two_user_turns(service):

@@ -158,7 +158,10 @@ class GroundingChecker:
             if name.lower() in asked and name.lower() not in pool:
                 return f"name {name}"
         speaker = misattributed_view(sentence, pool)
-        return f"speaker {speaker}" if speaker else ""
+        if speaker:
+            return f"speaker {speaker}"
+        gloss = misglossed(sentence, pool)
+        return f"gloss {gloss}" if gloss else ""
 
     def supports(self, semantic: float, lexical: float) -> bool:
         t = self.thresholds
@@ -312,6 +315,25 @@ def misattributed_view(sentence: str, pool: str) -> str:
         if not any(start <= found.start() < end for start, end in marks):
             return ""  # the source gives this verb to someone other than its author
     return said.group(0)
+
+
+# an English phrase with its Chinese original in brackets: "premium membership (大会员)"
+_GLOSS = re.compile(r"([A-Za-z][A-Za-z' -]{2,40}?)\s*[(（]\s*([\u4e00-\u9fff]{2,12})\s*[)）]")
+
+
+def misglossed(sentence: str, pool: str) -> str:
+    """The Chinese term of a gloss the source attaches to something else: the source writes "premium
+    membership (大会员) … the merchandise store (会员购)" and the answer "premium membership (会员购)".
+    A gloss counts as the source's when one of the phrase's last two words stands just before the same
+    Chinese term in the source; a term the source does not gloss at all is left to the other checks."""
+    for match in _GLOSS.finditer(sentence):
+        words = [w for w in re.findall(r"[a-z]{3,}", match.group(1).lower())][-2:]
+        term = match.group(2)
+        before = [pool[max(0, m.start() - 40) : m.start()] for m in re.finditer(re.escape(term), pool)]
+        glossed = [b for b in before if b.rstrip(" (（").endswith(tuple(")）abcdefghijklmnopqrstuvwxyz"))]
+        if words and glossed and not any(w in b for b in glossed for w in words):
+            return term
+    return ""
 
 
 def is_claim(sentence: str) -> bool:
