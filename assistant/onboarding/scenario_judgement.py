@@ -29,9 +29,9 @@ from assistant.onboarding.scenario_base import (
     e5_similarities,
     failure_modes,
     framework_docs,
-    plausible_distractors,
     scenario_config,
     scenario_question,
+    with_distractors,
 )
 from assistant.onboarding.schema import QuizQuestion
 from assistant.store.records import StoredChunk
@@ -85,13 +85,9 @@ def value_loop_questions(
     if len({p.link for p in pitfalls}) < 4:
         return []
     similarities = e5_similarities([p.item for p in pitfalls], embed)
-    groups, bar = [p.link for p in pitfalls], scenario_config().value_loop.also_right_similarity
-    questions, numbers = [], dict.fromkeys(groups, 0)
-    for i, pitfall in enumerate(pitfalls):
-        numbers[pitfall.link] += 1
-        plausible = plausible_distractors(groups, similarities, i, bar)
-        if len(plausible) < 3:
-            continue
+    bar, questions = scenario_config().value_loop.also_right_similarity, []
+    for i, number, distractors in with_distractors([p.link for p in pitfalls], similarities, bar):
+        pitfall = pitfalls[i]
         fields = {
             "situation": _sentence_case(pitfall.item, lang),
             "link": pitfall.link,
@@ -101,14 +97,14 @@ def value_loop_questions(
         wording = scenario_config().texts("value-loop-link", lang, **fields)
         questions.append(
             scenario_question(
-                f"s-loop-{pitfall.position}-{numbers[pitfall.link]}",
+                f"s-loop-{pitfall.position}-{number}",
                 "core-loop",
                 "value-loop-link",
                 lang,
                 seed,
                 wording,
                 pitfall.link,
-                plausible[:3],
+                distractors,
                 (pitfall.chunk, pitfall.line),
             )
         )
@@ -213,13 +209,9 @@ def operating_focus_questions(
     likeness = np.where(own, similarities[: len(items), len(items) :], -1.0).max(axis=1)
     groups, bar = [s.group for s in items], scenario_config().operating_focus.also_right_similarity
     labels = {s.group: _focus_label(s.model, s.focus, lang) for s in items}
-    questions, numbers = [], dict.fromkeys(labels, 0)
-    for i in _situations(items, likeness):
+    questions, among_items = [], similarities[: len(items), : len(items)]
+    for i, number, distractors in with_distractors(groups, among_items, bar, _situations(items, likeness)):
         item = items[i]
-        plausible = plausible_distractors(groups, similarities[: len(items), : len(items)], i, bar)
-        numbers[item.group] += 1
-        if len(plausible) < 3:
-            continue
         fields = {
             "situation": _as_situation(item.sentence, lang),
             "sentence": item.sentence,
@@ -230,14 +222,14 @@ def operating_focus_questions(
         wording = scenario_config().texts("operating-focus", lang, **fields)
         questions.append(
             scenario_question(
-                f"s-{item.model}-focus-{item.position}-{numbers[item.group]}",
+                f"s-{item.model}-focus-{item.position}-{number}",
                 item.model,
                 "operating-focus",
                 lang,
                 seed,
                 wording,
                 labels[item.group],
-                [labels[g] for g in plausible[:3]],
+                [labels[g] for g in distractors],
                 (item.chunk, item.sentence),
             )
         )
