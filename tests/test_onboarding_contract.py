@@ -319,6 +319,18 @@ def every_value_loop_link_lists_its_common_mistakes_in_both_languages(kb: Knowle
         assert all(n >= 2 for n in counts.values()), (lang, counts)
         if lang == "zh":
             assert list(counts) == list(c.loop_steps_en), counts
+        # the diagnosis's first step names the one link it always goes back to first (left out of
+        # "which link do you check first?")
+        steps = [
+            line.strip()
+            for chunk in kb_chunks(kb, "core-loop", lang)
+            if str(chunk.metadata.get("heading", "")).split(" > ")[0] == getattr(shape.diagnosis, lang)
+            for line in chunk.text.splitlines()
+            if line.strip().startswith("- ")
+        ]
+        assert len(steps) >= len(c.loop_steps_en), (lang, steps)
+        lead = re.split("[：:]", steps[0])[0].lower()
+        assert len([link for link in counts if link.lower() in lead]) == 1, (lang, lead, list(counts))
 
 
 @check("operating_focus")
@@ -331,10 +343,35 @@ def every_model_document_has_its_operating_focuses_in_both_languages(kb: Knowled
         paths = [str(ch.metadata.get("heading", "")) for ch in kb_chunks(kb, key, lang)]
         return list(dict.fromkeys(p.split(" > ")[1] for p in paths if p.startswith(f"{parent} > ")))
 
+    def symptoms(key: str, lang: str) -> dict[str, list[str]]:
+        """focus -> the symptoms its section's symptom line lists."""
+        parent, shape = getattr(c.operating_focus.heading, lang), c.operating_focus
+        found: dict[str, list[str]] = {}
+        for chunk in kb_chunks(kb, key, lang):
+            path = str(chunk.metadata.get("heading", ""))
+            if path.startswith(f"{parent} > "):
+                for line in chunk.text.splitlines():
+                    match = re.match(getattr(shape.symptoms, lang), line.strip())
+                    if match:
+                        found[path.split(" > ")[1]] = re.split(shape.separator, match.group(1))
+        return found
+
+    every_focus = {lang: [f for key in MODEL_KEYS for f in focuses(key, lang)] for lang in ("zh", "en")}
     for key in MODEL_KEYS:
         original = focuses(key, "zh")
         assert len([h for h in original if len(h) <= c.path.model_focus_max_chars]) >= 4, (key, original)
         assert len(focuses(key, "en")) == len(original), (key, original, focuses(key, "en"))
+        # every short focus's section lists its symptoms, as many in the English twin, and no symptom
+        # names a focus (it would give the answer away)
+        short = [i for i, h in enumerate(original) if len(h) <= c.path.model_focus_max_chars]
+        listed = {lang: symptoms(key, lang) for lang in ("zh", "en")}
+        for i in short:
+            zh, en = original[i], focuses(key, "en")[i]
+            assert len(listed["zh"].get(zh, [])) >= 2, (key, zh, listed["zh"])
+            assert len(listed["en"].get(en, [])) == len(listed["zh"][zh]), (key, en, listed["en"])
+        for lang, found in listed.items():
+            for item in (item.lower() for items in found.values() for item in items):
+                assert not any(f.lower() in item for f in every_focus[lang]), (key, lang, item)
 
 
 def kb_chunks(kb: KnowledgeBase, topic: str, lang: str) -> list[StoredChunk]:
@@ -392,15 +429,18 @@ def test_the_question_bank_has_every_question_the_contract_promises(kb, lang):
 
 
 def _edited(kb: KnowledgeBase, doc_id: str, old: str, new: str) -> KnowledgeBase:
-    """The knowledge base with one document edited: `old` replaced by `new` in its headings and text."""
+    """The knowledge base with one document edited: `old` replaced by `new` in its headings and text.
+    The twins are kept (a check that reads the English twin must fail on the edit, not on a missing
+    twin)."""
     chunks = []
+    twins = kb.twins if isinstance(kb, StoreView) else {}
     for doc in kb.docs.values():
-        for chunk in doc.chunks:
-            if doc.doc_id == doc_id:
+        for chunk in [*doc.chunks, *twins.get(doc.doc_id, [])]:
+            if chunk.metadata.get("doc_id") == doc_id:
                 meta = {**chunk.metadata, "heading": str(chunk.metadata.get("heading", "")).replace(old, new)}
                 chunk = StoredChunk(chunk.chunk_id, chunk.text.replace(old, new), meta)
             chunks.append(chunk)
-    return KnowledgeBase(chunks)
+    return StoreView(chunks)
 
 
 @pytest.mark.parametrize(
@@ -431,6 +471,18 @@ def _edited(kb: KnowledgeBase, doc_id: str, old: str, new: str) -> KnowledgeBase
             "运营重点",
             "运营要点",
             "every_model_document_has_its_operating_focuses_in_both_languages",
+        ),
+        (
+            "framework-community",
+            "- 出问题的迹象：推销一多",
+            "- 出问题的迹象有：推销一多",
+            "every_model_document_has_its_operating_focuses_in_both_languages",
+        ),
+        (
+            "framework-core-loop",
+            "第一步，回到目标",
+            "第一步，回到起点",
+            "every_value_loop_link_lists_its_common_mistakes_in_both_languages",
         ),
         (
             "framework-trends",

@@ -18,7 +18,6 @@ from assistant.onboarding.contract import contract
 from assistant.onboarding.model_questions import mask_models
 from assistant.onboarding.scenario import SCENARIO_KINDS, mixed_draw, scenario_questions
 from assistant.onboarding.scenario_base import scenario_config
-from assistant.onboarding.scenario_judgement import focus_sentences
 from assistant.services.yunying import Yunying
 
 LANGS = ("zh", "en")
@@ -28,7 +27,9 @@ CHECKED = {
     "value-loop-link": "test_value_loop_answer_keys_are_stated_and_no_distractor_is_also_right",
     "operating-focus": "test_operating_focus_answer_keys_are_stated_and_no_distractor_is_also_right",
 }
-LEAST = {"failure-mode": 15, "value-loop-link": 15, "operating-focus": 30}
+# value-loop-link: five links (the one the diagnosis always checks first is left out), three
+# distractors each, so only a mistake whose one also-right link is its nearest is asked
+LEAST = {"failure-mode": 15, "value-loop-link": 8, "operating-focus": 50}
 
 
 @pytest.fixture(scope="module")
@@ -110,15 +111,37 @@ def _loop_items(service, lang: str) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
+def _first_checked(service, lang: str) -> str:
+    """The link the value-loop document's diagnosis names in its first step, read from the store."""
+    shape = contract().value_loop_pitfalls
+    lines = [
+        line.strip()
+        for chunk in sorted(service.index.all_chunks(), key=lambda c: int(c.metadata.get("position", 0)))
+        if chunk.metadata.get("topic") == "core-loop"
+        and chunk.metadata.get("lang") == lang
+        and str(chunk.metadata.get("heading", "")).split(" > ")[0] == getattr(shape.diagnosis, lang)
+        for line in chunk.text.splitlines()
+        if line.strip().startswith("- ")
+    ]
+    return lines[0]
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_value_loop_answer_keys_are_stated_and_no_distractor_is_also_right(service, questions, stored, lang):
     links = _loop_items(service, lang)
     assert len(links) == len(contract().loop_steps_en), links.keys()
+    # the link every diagnosis goes back to first (目标) would be a defensible answer to any
+    # "which link first?": it is never asked about nor offered
+    first_step = _first_checked(service, lang).lower()
+    first = [link for link in links if link.lower() in first_step.split("：")[0].split(":")[0]]
+    assert len(first) == 1, (first_step, list(links))
+    asked = [q for q in questions[lang] if q.kind == "value-loop-link"]
+    assert {q.options[q.answer_index] for q in asked} == set(links) - set(first)  # every other link
+    assert not any(first[0] in q.options for q in asked), first
+    links = {link: pairs for link, pairs in links.items() if link != first[0]}
     flat = [(link, item) for link, pairs in links.items() for item, _ in pairs]
     sims = _cosines(service, [item for _, item in flat])
     bar = scenario_config().value_loop.also_right_similarity
-    asked = [q for q in questions[lang] if q.kind == "value-loop-link"]
-    assert {q.options[q.answer_index] for q in asked} == set(links)  # every link is asked about
     for q in asked:
         answer, situation = q.options[q.answer_index], _norm(_situation(q.question))
         assert q.module == "core-loop" and set(q.options) <= set(links), q.options
@@ -137,9 +160,9 @@ def test_value_loop_answer_keys_are_stated_and_no_distractor_is_also_right(servi
         _assert_not_also_right([link for link, _ in flat], sims, i, distractors, bar)
 
 
-def _focus_sections(service, lang: str) -> dict[str, tuple[str, str, str]]:
-    """option label -> (model, focus, the section's stored text), read from the model documents: the
-    short focuses of the original, the English twin's at the same places."""
+def _focus_sections(service, lang: str) -> dict[str, tuple[str, str, str, str]]:
+    """option label -> (model, focus, the section's stored text, the focus's Chinese heading), read from
+    the model documents: the short focuses of the original, the English twin's at the same places."""
     shape, limit = contract().operating_focus.heading, contract().path.model_focus_max_chars
     option = scenario_config().text("operating-focus", lang, "option")
     heads: dict[tuple[str, str], dict[str, str]] = {}
@@ -161,7 +184,19 @@ def _focus_sections(service, lang: str) -> dict[str, tuple[str, str, str]]:
         zh, own = list(heads[(model, "zh")]), heads[(model, lang)]
         for name, original in zip(own, zh, strict=True):
             if len(original) <= limit:
-                out[option.format(focus=name, label=MODEL_LABELS[lang][model])] = (model, name, own[name])
+                label = option.format(focus=name, label=MODEL_LABELS[lang][model])
+                out[label] = (model, name, own[name], original)
+    return out
+
+
+def _symptoms(text: str, lang: str) -> list[tuple[str, str]]:
+    """(symptom, its line) of a section's symptom line, parsed here with the contract's shape."""
+    shape, out = contract().operating_focus, []
+    for line in (raw.strip() for raw in text.splitlines()):
+        match = re.match(getattr(shape.symptoms, lang), line)
+        for item in re.split(shape.separator, match.group(1)) if match else ():
+            if (item.strip().rstrip("。."), line) not in out:
+                out.append((item.strip().rstrip("。."), line))
     return out
 
 
@@ -171,31 +206,42 @@ def test_operating_focus_answer_keys_are_stated_and_no_distractor_is_also_right(
 ):
     sections = _focus_sections(service, lang)
     assert len(sections) >= 20, sections.keys()
-    items = focus_sentences(service.index.all_chunks(), lang)
-    groups = [f"{s.model}/{s.focus}" for s in items]
-    sims = _cosines(service, [s.sentence for s in items])
+    symptoms = {option: _symptoms(text, lang) for option, (_, _, text, _) in sections.items()}
+    assert all(len(items) >= 2 for items in symptoms.values()), symptoms
+    flat = [(option, item) for option, items in symptoms.items() for item, _ in items]
+    sims = _cosines(service, [item for _, item in flat])
     bar = scenario_config().operating_focus.also_right_similarity
+    by_zh = {zh: option for option, (_, _, _, zh) in sections.items()}
+    kin = {
+        by_zh[a]: {by_zh[b] for b in group if b != a and b in by_zh}
+        for group in scenario_config().operating_focus.counterparts
+        for a in group
+        if a in by_zh
+    }
     parent = getattr(contract().operating_focus.heading, lang)
     asked = [q for q in questions[lang] if q.kind == "operating-focus"]
     assert {q.options[q.answer_index] for q in asked} == set(sections)  # every focus is asked about
     for q in asked:
-        answer = q.options[q.answer_index]
+        answer, situation = q.options[q.answer_index], _norm(_situation(q.question))
         assert set(q.options) <= set(sections), q.options
-        model, focus, _ = sections[answer]
+        model, focus, _, _ = sections[answer]
         chunk = stored[q.citation.chunk_id]
-        # the cited passage is the answer focus's own section in the answer model's document
+        # the cited passage is the answer focus's own section in the answer model's document, its quote
+        # the line listing the symptom, and the situation one of that line's symptoms
         assert (chunk.metadata["topic"], chunk.metadata["lang"]) == (model, lang) and q.module == model, q.id
-        assert chunk.metadata["heading"] == f"{parent} > {focus}" and q.citation.quote in chunk.text, q.id
-        assert _norm(_situation(q.question)).startswith(_norm(mask_models(q.citation.quote))[:150]), q.id
-        assert q.citation.quote in q.explanation and focus in q.explanation, q.id
+        assert chunk.metadata["heading"] == f"{parent} > {focus}", q.id
+        line = next(li.strip() for li in chunk.text.splitlines() if li.strip().startswith(q.citation.quote))
+        assert (situation, line) in [(_norm(mask_models(i)), li) for i, li in symptoms[answer]], q.id
+        assert line.removeprefix("- ") in q.explanation and focus in q.explanation, q.id
         distractors = set(q.options) - {answer}
         for option in distractors:
-            assert q.citation.quote not in sections[option][2], (q.id, option)
-        sentence = next(s.sentence for s in items if s.sentence.startswith(q.citation.quote))
-        i = [s.sentence for s in items].index(sentence)
-        _assert_not_also_right(
-            groups, sims, i, {f"{sections[o][0]}/{sections[o][1]}" for o in distractors}, bar
-        )
+            # a distractor's own section neither lists the symptom nor says it in other places
+            assert situation not in [_norm(i) for i, _ in symptoms[option]], (q.id, option)
+            assert situation not in _norm(sections[option][2]), (q.id, option)
+        # the same job in another model (scenario.yaml's counterparts) is never offered
+        assert not distractors & kin.get(answer, set()), (q.id, distractors & kin[answer])
+        i = [(option, _norm(item)) for option, item in flat].index((answer, situation))
+        _assert_not_also_right([option for option, _ in flat], sims, i, distractors, bar)
 
 
 def test_a_short_quiz_mixes_the_kinds_and_is_deterministic(questions, service):

@@ -96,12 +96,16 @@ class ValueLoopPitfalls(_Strict):
     links: LangText
     item: LangText
     separator: str
+    diagnosis: LangText
 
 
 class OperatingFocus(_Strict):
-    """The model documents' operating-focus sections, read by the scenario questions."""
+    """The model documents' operating-focus sections and their lines of symptoms, read by the scenario
+    questions."""
 
     heading: LangText
+    symptoms: LangText
+    separator: str
 
 
 class TrendShortForms(_Strict):

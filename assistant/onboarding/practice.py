@@ -158,6 +158,12 @@ class PracticeCases:
             self._vague = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
         return self._vague
 
+    def prepare(self) -> None:
+        """Embed now what every review needs beyond the learner's own clauses: the content-free reasons
+        (warm-up). The criterion sentences a quote is picked from stay lazy, a few passages per answer:
+        all of them, both languages, are some 430 sentences, most of a minute on two cores."""
+        self._vague_vectors()
+
     def hidden_names(self, case_id: str, lang: str) -> tuple[list[str], list[str]]:
         """The names a case's description hides: the company's (front matter) and the others'."""
         found = self._cases.get((case_id, lang))

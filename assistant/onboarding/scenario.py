@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.core.vocabulary import MODEL_KEYS, MODEL_LABELS
+from assistant.core.vocabulary import MODEL_LABELS
 from assistant.onboarding.model_questions import mask_models
 from assistant.onboarding.scenario_base import (
     Embed,
@@ -26,9 +26,9 @@ from assistant.onboarding.scenario_base import (
     also_right_groups,
     e5_similarities,
     failure_modes,
-    plausible_distractors,
     scenario_config,
     scenario_question,
+    with_distractors,
 )
 from assistant.onboarding.scenario_judgement import operating_focus_questions, value_loop_questions
 from assistant.onboarding.schema import Lang, QuizQuestion, deal
@@ -52,13 +52,9 @@ def failure_mode_questions(
     if not modes:
         return []
     similarities = e5_similarities([m.symptom for m in modes], embed)
-    groups, bar = [m.model for m in modes], scenario_config().failure_modes.also_right_similarity
-    questions, numbers = [], dict.fromkeys(MODEL_KEYS, 0)
-    for i, mode in enumerate(modes):
-        numbers[mode.model] += 1
-        plausible = plausible_distractors(groups, similarities, i, bar)
-        if len(plausible) < 3:
-            continue
+    bar, questions = scenario_config().failure_modes.also_right_similarity, []
+    for i, number, distractors in with_distractors([m.model for m in modes], similarities, bar):
+        mode = modes[i]
         fields = {
             "situation": mask_models(mode.symptom),
             "item": mode.line.removeprefix("- "),
@@ -68,14 +64,14 @@ def failure_mode_questions(
         text = scenario_config().texts("failure-mode", lang, **fields)
         questions.append(
             scenario_question(
-                f"s-{mode.model}-failure-{numbers[mode.model]}",
+                f"s-{mode.model}-failure-{number}",
                 mode.model,
                 "failure-mode",
                 lang,
                 seed,
                 text,
                 MODEL_LABELS[lang][mode.model],
-                [MODEL_LABELS[lang][k] for k in plausible[:3]],
+                [MODEL_LABELS[lang][k] for k in distractors],
                 (mode.chunk, mode.line),
             )
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -37,8 +37,7 @@ class ValueLoopChoice(_Strict):
 
 class OperatingFocusChoice(_Strict):
     also_right_similarity: float
-    per_focus: int
-    min_chars: dict[str, int]
+    counterparts: list[list[str]]
 
 
 class ScenarioConfig(_Strict):
@@ -152,6 +151,26 @@ def plausible_distractors(groups: Sequence[str], similarities: np.ndarray, i: in
     return sorted((g for g in closest if g not in excluded), key=lambda g: (-closest[g], g))
 
 
+def with_distractors(
+    groups: Sequence[str],
+    similarities: np.ndarray,
+    bar: float,
+    order: Iterable[int] | None = None,
+    never: Mapping[str, set[str]] | None = None,
+) -> Iterator[tuple[int, int, list[str]]]:
+    """The loop every scenario kind runs: for each item (all, or those in `order`), its index, its
+    number within its group (items skipped count too, so an id stays put when a neighbour drops out),
+    and its three most plausible distractors, none of `never[its group]`; an item without three is not
+    asked."""
+    numbers: dict[str, int] = {}
+    for i in range(len(groups)) if order is None else order:
+        numbers[groups[i]] = numbers.get(groups[i], 0) + 1
+        barred = (never or {}).get(groups[i], set())
+        plausible = [g for g in plausible_distractors(groups, similarities, i, bar) if g not in barred]
+        if len(plausible) >= 3:
+            yield i, numbers[groups[i]], plausible[:3]
+
+
 def scenario_question(
     qid: str,
     module: str,
@@ -194,4 +213,5 @@ __all__ = [
     "plausible_distractors",
     "scenario_config",
     "scenario_question",
+    "with_distractors",
 ]

@@ -5,11 +5,13 @@ tests/test_onboarding_contract.py; the wording and bars are resources/onboarding
 - value-loop-link: the value-loop document lists, under each of its six links, that link's common
   mistakes. One mistake is the situation; "which link do you check first?" is answered by the link
   whose list holds it; the distractors are other links (e5: the closest of their own mistakes), never
-  one whose list holds the same mistake in other words (scenario_base.also_right_groups).
-- operating-focus: each model document's operating focuses (its sub-headings under "运营重点") say
-  what goes wrong under them. The sentences of a focus's section most like the model's own failure
-  modes (e5) are the situations; "which operating focus is failing?" is answered by the focus whose
-  section states it; the distractors are other focuses, of any model, that are not also right."""
+  one whose list holds the same mistake in other words (scenario_base.also_right_groups). The link the
+  document's diagnosis always goes back to first (目标) is left out, as answer and as option: by that
+  diagnosis it is a defensible answer to every such question.
+- operating-focus: each operating focus's section in a model document ends with a line of what it
+  looks like when that focus is going wrong. One symptom is the situation; "which operating focus is
+  going wrong?" is answered by the focus whose line holds it; the distractors are other focuses, of any
+  model, that are not also right, nor the focus's counterpart in another model (scenario.yaml)."""
 
 from __future__ import annotations
 
@@ -17,24 +19,41 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
-from assistant.core.text import split_sentences
 from assistant.core.vocabulary import MODEL_KEYS, MODEL_LABELS
 from assistant.onboarding.contract import contract
-from assistant.onboarding.kb import HEADING_SEPARATOR, KnowledgeDoc, english_sentences
+from assistant.onboarding.kb import HEADING_SEPARATOR
 from assistant.onboarding.model_questions import mask_models
 from assistant.onboarding.scenario_base import (
     Embed,
     e5_similarities,
-    failure_modes,
     framework_docs,
-    plausible_distractors,
     scenario_config,
     scenario_question,
+    with_distractors,
 )
 from assistant.onboarding.schema import QuizQuestion
 from assistant.store.records import StoredChunk
+
+
+def _sub_heading(chunk: StoredChunk, parent: str) -> str | None:
+    parts = str(chunk.metadata.get("heading", "")).split(HEADING_SEPARATOR)
+    return parts[1] if len(parts) >= 2 and parts[0] == parent else None
+
+
+def _listed(chunk: StoredChunk, line_shape: re.Pattern[str], separator: str) -> list[tuple[str, str]]:
+    """(item, its line) of every line of the chunk in the shape "- marker: a; b; c.", items trimmed."""
+    found = []
+    for line in (raw.strip() for raw in chunk.text.splitlines()):
+        match = line_shape.match(line)
+        for item in re.split(separator, match.group(1)) if match else ():
+            if item := item.strip().rstrip("。."):
+                found.append((item, line))
+    return found
+
+
+def _sentence_case(text: str, lang: str) -> str:
+    return text[:1].upper() + text[1:] if lang == "en" else text
+
 
 # ---------------------------------------------------------------- which value-loop link to check first
 
@@ -50,11 +69,6 @@ class Pitfall:
     chunk: StoredChunk
 
 
-def _sub_heading(chunk: StoredChunk, parent: str) -> str | None:
-    parts = str(chunk.metadata.get("heading", "")).split(HEADING_SEPARATOR)
-    return parts[1] if len(parts) >= 2 and parts[0] == parent else None
-
-
 def value_loop_pitfalls(chunks: Sequence[StoredChunk], lang: str) -> list[Pitfall]:
     """Every link's common mistakes in one language, in loop order, each once."""
     shape = contract().value_loop_pitfalls
@@ -64,34 +78,44 @@ def value_loop_pitfalls(chunks: Sequence[StoredChunk], lang: str) -> list[Pitfal
     found: dict[str, Pitfall] = {}
     for chunk in doc.chunks if doc else []:
         link = _sub_heading(chunk, parent)
-        for line in (raw.strip() for raw in chunk.text.splitlines()) if link else ():
-            match = line_shape.match(line)
-            for item in re.split(shape.separator, match.group(1)) if match else ():
-                item = item.strip().rstrip("。.")
-                if item and item not in found:
-                    found[item] = Pitfall(str(link), links.index(str(link)) + 1, item, line, chunk)
+        for item, line in _listed(chunk, line_shape, shape.separator) if link else ():
+            if item not in found:  # overlapping chunks repeat lines
+                found[item] = Pitfall(link, links.index(link) + 1, item, line, chunk)
     return list(found.values())
 
 
-def _sentence_case(text: str, lang: str) -> str:
-    return text[:1].upper() + text[1:] if lang == "en" else text
+def first_checked_link(chunks: Sequence[StoredChunk], lang: str) -> str | None:
+    """The link the value-loop document's diagnosis goes back to first: the one its first step names
+    (the earliest named, should the step name more)."""
+    shape = contract().value_loop_pitfalls
+    doc = framework_docs(chunks, lang).get("core-loop")
+    if not doc:
+        return None
+    links, diagnosis = doc.under(getattr(shape.links, lang)), getattr(shape.diagnosis, lang)
+    steps = [
+        line.strip().lower()
+        for chunk in doc.chunks
+        if str(chunk.metadata.get("heading", "")).split(HEADING_SEPARATOR)[0] == diagnosis
+        for line in chunk.text.splitlines()
+        if line.strip().startswith("- ")
+    ]
+    named = [(steps[0].find(link.lower()), link) for link in links if steps and link.lower() in steps[0]]
+    return min(named)[1] if named else None
 
 
 def value_loop_questions(
     chunks: Sequence[StoredChunk], lang: str, seed: int, embed: Embed
 ) -> list[QuizQuestion]:
-    """Which link to check first: one question per mistake that has three plausible distractors."""
-    pitfalls = value_loop_pitfalls(chunks, lang)
+    """Which link to check first: one question per mistake that has three plausible distractors, the
+    link every diagnosis checks first left out."""
+    first = first_checked_link(chunks, lang)
+    pitfalls = [p for p in value_loop_pitfalls(chunks, lang) if p.link != first]
     if len({p.link for p in pitfalls}) < 4:
         return []
     similarities = e5_similarities([p.item for p in pitfalls], embed)
-    groups, bar = [p.link for p in pitfalls], scenario_config().value_loop.also_right_similarity
-    questions, numbers = [], dict.fromkeys(groups, 0)
-    for i, pitfall in enumerate(pitfalls):
-        numbers[pitfall.link] += 1
-        plausible = plausible_distractors(groups, similarities, i, bar)
-        if len(plausible) < 3:
-            continue
+    bar, questions = scenario_config().value_loop.also_right_similarity, []
+    for i, number, distractors in with_distractors([p.link for p in pitfalls], similarities, bar):
+        pitfall = pitfalls[i]
         fields = {
             "situation": _sentence_case(pitfall.item, lang),
             "link": pitfall.link,
@@ -101,14 +125,14 @@ def value_loop_questions(
         wording = scenario_config().texts("value-loop-link", lang, **fields)
         questions.append(
             scenario_question(
-                f"s-loop-{pitfall.position}-{numbers[pitfall.link]}",
+                f"s-loop-{pitfall.position}-{number}",
                 "core-loop",
                 "value-loop-link",
                 lang,
                 seed,
                 wording,
                 pitfall.link,
-                plausible[:3],
+                distractors,
                 (pitfall.chunk, pitfall.line),
             )
         )
@@ -119,13 +143,15 @@ def value_loop_questions(
 
 
 @dataclass(frozen=True)
-class FocusSentence:
-    """One sentence of a model document's section on one of its operating focuses."""
+class FocusSymptom:
+    """One symptom from the line that ends a model document's section on one of its operating focuses:
+    "- 出问题的迹象：a；b；c。"."""
 
     model: str
     focus: str  # the focus's heading in the document's language
     position: int  # the focus's place in the model's list, 1-based
-    sentence: str
+    item: str
+    line: str
     chunk: StoredChunk
 
     @property
@@ -152,77 +178,57 @@ def operating_focuses(chunks: Sequence[StoredChunk], lang: str) -> dict[str, lis
     return out
 
 
-def _sentences(text: str, lang: str) -> list[str]:
-    pieces = english_sentences(text) if lang == "en" else split_sentences(text)
-    return [p.strip().removeprefix("- ").strip() for p in pieces]
-
-
-def _as_situation(sentence: str, lang: str) -> str:
-    """A sentence as the question quotes it: models masked, a full stop for a clause cut at ';'."""
-    text = _sentence_case(mask_models(sentence), lang)
-    return text.rstrip("；;") + ("。" if lang == "zh" else ".") if text.endswith(("；", ";")) else text
-
-
-def focus_sentences(chunks: Sequence[StoredChunk], lang: str) -> list[FocusSentence]:
-    """Every sentence of every model's operating-focus sections in one language, each once: long
-    enough to be a situation, not a lead-in to a list, naming no operating focus."""
-    parent = getattr(contract().operating_focus.heading, lang)
-    docs, focuses = framework_docs(chunks, lang), operating_focuses(chunks, lang)
-    labels = [f.lower() for names in focuses.values() for f in names]
-    least = scenario_config().operating_focus.min_chars[lang]
-    found: dict[str, FocusSentence] = {}
-    for model, names in focuses.items():
-        doc: KnowledgeDoc = docs[model]
-        for chunk in doc.chunks:
+def focus_symptoms(chunks: Sequence[StoredChunk], lang: str) -> list[FocusSymptom]:
+    """Every operating focus's symptoms in one language, in model and focus order, each once."""
+    shape = contract().operating_focus
+    parent, line_shape = getattr(shape.heading, lang), re.compile(getattr(shape.symptoms, lang))
+    docs = framework_docs(chunks, lang)
+    found: dict[str, FocusSymptom] = {}
+    for model, names in operating_focuses(chunks, lang).items():
+        for chunk in docs[model].chunks:
             focus = _sub_heading(chunk, parent)
-            if focus not in names:
-                continue
-            for sentence in _sentences(chunk.text, lang):
-                if (
-                    len(sentence) >= least
-                    and not sentence.endswith((":", "："))
-                    and not any(label in sentence.lower() for label in labels)
-                    and sentence not in found
-                ):
-                    found[sentence] = FocusSentence(
-                        model, str(focus), names.index(str(focus)) + 1, sentence, chunk
+            for item, line in _listed(chunk, line_shape, shape.separator) if focus in names else ():
+                if item not in found:
+                    found[item] = FocusSymptom(
+                        model, str(focus), names.index(str(focus)) + 1, item, line, chunk
                     )
     return list(found.values())
 
 
-def _situations(items: list[FocusSentence], failure_likeness: np.ndarray) -> list[int]:
-    """Per focus, the sentences most like the model's own failure modes (scenario.yaml: per_focus)."""
-    per_focus = scenario_config().operating_focus.per_focus
-    chosen: list[int] = []
-    for group in dict.fromkeys(s.group for s in items):
-        members = [i for i, s in enumerate(items) if s.group == group]
-        chosen += sorted(members, key=lambda i: -failure_likeness[i])[:per_focus]
-    return sorted(chosen)
+def counterparts(chunks: Sequence[StoredChunk], lang: str) -> dict[str, set[str]]:
+    """Each focus's counterparts in other models (scenario.yaml), by group ("content/流量变现")."""
+    original, own = operating_focuses(chunks, "zh"), operating_focuses(chunks, lang)
+    group_of = {
+        zh: f"{model}/{name}"
+        for model, names in own.items()
+        for zh, name in zip(original.get(model, []), names, strict=True)
+    }
+    out: dict[str, set[str]] = {}
+    for kin in scenario_config().operating_focus.counterparts:
+        groups = {group_of[zh] for zh in kin if zh in group_of}
+        for group in groups:
+            out.setdefault(group, set()).update(groups - {group})
+    return out
 
 
 def operating_focus_questions(
     chunks: Sequence[StoredChunk], lang: str, seed: int, embed: Embed
 ) -> list[QuizQuestion]:
-    """Which operating focus is failing: up to per_focus questions per focus, each with three focuses
-    of any model as distractors that are not also right."""
-    items, modes = focus_sentences(chunks, lang), failure_modes(chunks, lang)
-    if len({s.group for s in items}) < 4 or not modes:
+    """Which operating focus is going wrong: one question per symptom, each with three focuses of any
+    model as distractors that are not also right."""
+    items = focus_symptoms(chunks, lang)
+    if len({s.group for s in items}) < 4:
         return []
-    similarities = e5_similarities([s.sentence for s in items] + [m.symptom for m in modes], embed)
-    own = np.array([[m.model == s.model for m in modes] for s in items])
-    likeness = np.where(own, similarities[: len(items), len(items) :], -1.0).max(axis=1)
+    similarities = e5_similarities([s.item for s in items], embed)
     groups, bar = [s.group for s in items], scenario_config().operating_focus.also_right_similarity
     labels = {s.group: _focus_label(s.model, s.focus, lang) for s in items}
-    questions, numbers = [], dict.fromkeys(labels, 0)
-    for i in _situations(items, likeness):
+    questions = []
+    barred = counterparts(chunks, lang)
+    for i, number, distractors in with_distractors(groups, similarities, bar, never=barred):
         item = items[i]
-        plausible = plausible_distractors(groups, similarities[: len(items), : len(items)], i, bar)
-        numbers[item.group] += 1
-        if len(plausible) < 3:
-            continue
         fields = {
-            "situation": _as_situation(item.sentence, lang),
-            "sentence": item.sentence,
+            "situation": _sentence_case(mask_models(item.item), lang),
+            "line": item.line.removeprefix("- "),
             "focus": item.focus,
             "label": MODEL_LABELS[lang][item.model],
             "title": item.chunk.metadata.get("title", ""),
@@ -230,15 +236,15 @@ def operating_focus_questions(
         wording = scenario_config().texts("operating-focus", lang, **fields)
         questions.append(
             scenario_question(
-                f"s-{item.model}-focus-{item.position}-{numbers[item.group]}",
+                f"s-{item.model}-focus-{item.position}-{number}",
                 item.model,
                 "operating-focus",
                 lang,
                 seed,
                 wording,
                 labels[item.group],
-                [labels[g] for g in plausible[:3]],
-                (item.chunk, item.sentence),
+                [labels[g] for g in distractors],
+                (item.chunk, item.line),
             )
         )
     return questions
@@ -251,9 +257,11 @@ def _focus_label(model: str, focus: str, lang: str) -> str:
 
 
 __all__ = [
-    "FocusSentence",
+    "FocusSymptom",
     "Pitfall",
-    "focus_sentences",
+    "counterparts",
+    "first_checked_link",
+    "focus_symptoms",
     "operating_focus_questions",
     "operating_focuses",
     "value_loop_pitfalls",

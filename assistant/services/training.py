@@ -122,6 +122,12 @@ class LearningDesk:
     def _practice(self) -> PracticeCases:
         return self._cached(("practice",), lambda chunks: learning.build_practice(self.index, chunks))
 
+    def prepare_practice(self) -> None:
+        """Build the practice cases and embed what reviewing an answer needs, now (warm-up): otherwise
+        the first practice round of the app pays for reading the criteria and the first answer for
+        embedding their sentences."""
+        self._practice().prepare()
+
     def practice_round(
         self, lang: Lang = "zh", n: int = 1, seed: int = 0, user: str = LOCAL_USER
     ) -> list[PracticeCase]:

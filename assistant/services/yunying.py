@@ -292,6 +292,8 @@ class Yunying(KnowledgeLibrary, LearningDesk):
         return view
 
     def warm_up(self) -> None:
-        """Load the model, jieba and BM25 now, so the first user query is not the slow one."""
+        """Load the model, jieba and BM25 now, so the first user query is not the slow one; and build
+        the practice cases, so the first practice round and its first answer are not either."""
         self.index.embedder.embed_query(["warm up"])
         self.retriever.refresh()
+        self.prepare_practice()
