@@ -183,8 +183,7 @@ def recommendation_lines(
     if shown:
         lines.append(m.say("analogy_line", lang, names=_join([a.case.name() for a in shown], lang)))
         for a in shown[:2]:
-            lines.append(m.say("analogy_because", lang, name=a.case.name(), user=m.user_fact(a.clause, lang),
-                               quote=a.quote))  # fmt: skip
+            lines.append(m.analogy_because(a, lang))
     if any(v for v in profile.readings.get("growth", [])):
         lines.append(quote_closest(knowledge, embed, "channels", lang, refs))
     if analysis.supporting:

@@ -127,6 +127,14 @@ class SimilarCase(BaseModel):
     similarity: float = 0.0
     why: str
     citation: Citation
+    profile_agreement: float | None = Field(
+        default=None,
+        description="How well the case's own profile (what it sells, how it earns, to whom) agrees with "
+        "the description's, 0 to 1 (None when the description states none of those).",
+    )
+    shared: list[str] = Field(
+        default_factory=list, description="The profile values the case and the description share, readable."
+    )
 
 
 class SupportingModel(BaseModel):
