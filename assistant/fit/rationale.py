@@ -11,6 +11,7 @@ import numpy as np
 from assistant.fit import memo as m
 from assistant.fit.analogies import Analogy
 from assistant.fit.knowledge import FitKnowledge
+from assistant.fit.negation import whole
 from assistant.fit.profile import Embed, affinity
 from assistant.fit.schema import BusinessProfile, ModelScore, ScoreComponent, SupportingModel
 from assistant.fit.scoring import Scored, effective_weights, scoring_config
@@ -63,7 +64,7 @@ def describe_scores(
             parts.append(
                 texts["denied"].format(
                     labels=_join(list(dict.fromkeys(v.label for v in s.disclaimed)), lang),
-                    evidence=m.user_fact(s.disclaimed[0].evidence, lang),
+                    evidence=m.user_fact(whole(s.disclaimed[0].evidence, profile.whole_clauses), lang),
                     share=f"{share:.0%}",
                 )
             )

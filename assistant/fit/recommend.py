@@ -17,6 +17,7 @@ from assistant.fit.analogies import Analogy, CaseRanking, nearest_cases
 from assistant.fit.case_profiles import case_profiles
 from assistant.fit.criteria import Criteria
 from assistant.fit.knowledge import FitKnowledge
+from assistant.fit.negation import whole
 from assistant.fit.profile import Prototypes, clauses, read_profile
 from assistant.fit.rationale import describe_scores, recommendation_lines, supporting_models
 from assistant.fit.schema import BusinessProfile, Confidence, FitAnalysis, SelectionFactors, SimilarCase
@@ -122,6 +123,7 @@ class FitAnalyzer:
             clause = np.asarray(r.embed([a.clause]), dtype=np.float32)[0]
             found = m.closest_sentences(r.embed, clause, [a.passage], 1)
             a.quote = refs.quote(found[0][0], a.passage) if found else ""
+            a.clause = whole(a.clause, profile.whole_clauses)  # matched as read, quoted as written
         similar = [_similar_case(a, refs, lang) for a in shown]
         ranking = describe_scores(scored, profile, refs, shown)
         supporting = supporting_models(scored, profile, cases.voters, r.knowledge, refs)
@@ -213,7 +215,8 @@ def _assumptions(profile: BusinessProfile) -> list[str]:
         labels = [v.label for v in profile.ruled_out if v.evidence == part]
         if labels:
             joined = ("、" if lang == "zh" else ", ").join(dict.fromkeys(labels))
-            out.append(m.say("ruled_out", lang, fact=m.user_fact(part, lang), labels=joined))
+            fact = m.user_fact(whole(part, profile.whole_clauses), lang)
+            out.append(m.say("ruled_out", lang, fact=fact, labels=joined))
     for f in ("earns", "sells"):
         top = profile.top(f)
         if top:

@@ -71,6 +71,11 @@ class BusinessProfile(BaseModel):
     affirmative_text: str = Field(
         default="", description="The description without its negated parts: what criteria and cases read."
     )
+    whole_clauses: dict[str, str] = Field(
+        default_factory=dict,
+        description="A part cut from inside a clause by a negation's scope -> the clause as written: the "
+        "memo quotes the clause, never the cut part.",
+    )
     sources: dict[str, Literal["text", "field", "llm"]] = Field(
         default_factory=dict,
         description="Where each filled field came from: the description, a form field, or the LLM's "
