@@ -234,3 +234,15 @@ def test_fit_on_a_store_without_the_framework_says_to_ingest(make_settings):
     empty = Yunying(make_settings(llm="none"))
     with pytest.raises(ValueError, match="no framework documents.*yunying ingest"):
         empty.fit(HR_SAAS)
+
+
+def test_the_closest_case_is_a_business_of_the_same_kind(service):
+    """Like with like: the store-builder SaaS shares an ad-revenue sentence's wording with Taobao, but the
+    case named first must sell the same kind of thing (business software) and run on service, not be a
+    marketplace earning from ads; the memo says which profile values it shares."""
+    case = next(c for c in _problem_cases() if c["id"] == "fit-store-builder-saas")
+    analysis = service.fit(case["description"])
+    top = analysis.similar_cases[0]
+    assert top.primary_model == "service", [(c.doc_id, c.profile_agreement) for c in analysis.similar_cases]
+    assert top.doc_id != "case-taobao" and top.shared and top.profile_agreement is not None
+    assert "面向企业的软件" in top.why

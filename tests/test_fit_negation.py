@@ -4,10 +4,13 @@ transaction-primary; "不做内容" does not rank content first)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from assistant.core.settings import Settings
-from assistant.fit.negation import scope_negations, without_cues
+from assistant.fit.negation import scope_negations, whole, without_cues
+from assistant.fit.profile import clauses
 from assistant.services.yunying import Yunying
 
 SHOP_SAAS = "一个帮小商家开网店的SaaS，按月收费，自己不卖货"
@@ -78,3 +81,38 @@ def test_saying_there_is_no_revenue_yet_states_it(service):
     assert analysis.profile.top("earns").value == "none_yet"
     assert analysis.profile.ruled_out == []
     assert analysis.primary == "community"
+
+
+KEYBOARD_ADS = (
+    "A mechanical keyboard brand that designs its own keyboards. The brand spends almost nothing on ads: "
+    "most sales come through its own web store from word of mouth."
+)
+
+
+def test_a_part_cut_by_a_negation_is_given_back_its_clause():
+    """The reading keeps the affirmative part ("The brand spends almost"); what is shown to the user is the
+    clause as written, for the affirmative part, the sentence it stands in and the negated part alike."""
+    scoped = scope_negations(KEYBOARD_ADS, "en")
+    assert "The brand spends almost:" in scoped.text  # read without the denial
+    assert whole("The brand spends almost", scoped.wholes) == "The brand spends almost nothing on ads"
+    assert whole(scoped.negated[0], scoped.wholes) == "The brand spends almost nothing on ads"
+    for clause in clauses(scoped.text):
+        assert whole(clause, scoped.wholes).rstrip(".") in KEYBOARD_ADS, clause
+    # a clause nothing was cut from stays as it is
+    assert whole("most sales come through its own web store", scoped.wholes) == (
+        "most sales come through its own web store"
+    )
+    zh = scope_negations("我们不卖货而是按月收服务费。", "zh")
+    assert whole("而是按月收服务费", zh.wholes) == "我们不卖货而是按月收服务费"
+
+
+def test_the_memo_quotes_no_cut_sentence_of_the_description(service):
+    """Every passage of the user's words the memo quotes is a span of the description as written: the
+    keyboard brand's "spends almost nothing on ads" is never quoted as "The brand spends almost"."""
+    analysis = service.fit(KEYBOARD_ADS)
+    quoted = re.findall(r'"([^"]+)" \(your description\)', analysis.memo_markdown)
+    assert quoted
+    for text in quoted:
+        assert text in " ".join(KEYBOARD_ADS.split()), text
+        assert not text.endswith("almost") and "almost:" not in text, text
+    assert "spends almost nothing" in analysis.memo_markdown

@@ -43,6 +43,21 @@ def labelled(label: str, text: str, lang: str) -> str:
     return f"{label}{user_fact(text, lang)}" if lang == "zh" else f"{label} {user_fact(text, lang)}"
 
 
+def shared_items(a: Analogy, lang: str) -> list[str]:
+    """What a case shares with the description, readable: 业务类型（面向企业的软件（SaaS））..."""
+    table = load_yaml("fit/profile.yaml")
+    fields = load_yaml("fit/scoring.yaml")["reading"]["field_labels"][lang]
+    return [say("analogy_shared_item", lang, field=fields[f], label=table[f][v][lang]) for f, v in a.shared]
+
+
+def analogy_because(a: Analogy, lang: str) -> str:
+    """Why a case is named: the profile values it shares, the user's clause and the case's passage."""
+    items = shared_items(a, lang)
+    shared = say("analogy_shared", lang, items=("、" if lang == "zh" else ", ").join(items)) if items else ""
+    return say("analogy_because", lang, name=a.case.name(), shared=shared, user=user_fact(a.clause, lang),
+               quote=a.quote)  # fmt: skip
+
+
 def model_name(model: str, lang: str) -> str:
     return memo_text()["model_names"][lang][model]
 

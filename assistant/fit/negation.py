@@ -32,6 +32,9 @@ class Scoped:
 
     text: str  # the description without its negated parts (the whole description if nothing is left)
     negated: list[str] = field(default_factory=list)  # the negated parts, the user's words
+    # a part cut from the middle of a clause ("The brand spends almost" | "nothing on ads") -> the clause
+    # the user wrote: what is read is the part, what is quoted is the clause (see whole())
+    wholes: dict[str, str] = field(default_factory=dict)
 
 
 def _masked(text: str, lang: str) -> str:
@@ -96,12 +99,17 @@ def scope_negations(text: str, lang: str) -> Scoped:
     the affirmative text splits into clauses as the original would."""
     kept: list[str] = []
     negated: list[str] = []
+    wholes: dict[str, str] = {}
     for sentence in split_sentences(" ".join(text.split())):
         pieces = _CLAUSE_END.split(sentence)  # clause, delimiter, clause, ...
         rebuilt: list[str] = []
         for i in range(0, len(pieces), 2):
             delimiter = pieces[i + 1] if i + 1 < len(pieces) else ""
             parts = scopes(pieces[i], lang)
+            clause = pieces[i].strip()
+            for part, _ in parts:
+                if part.strip(" 。.!?！？") != clause.strip(" 。.!?！？"):
+                    wholes[part.strip(" 。.!?！？")] = clause.strip(" 。.!?！？")
             affirmative = [p for p, neg in parts if not neg]
             negated += [p.strip(" 。.!?！？") for p, neg in parts if neg]
             if affirmative:
@@ -114,4 +122,16 @@ def scope_negations(text: str, lang: str) -> Scoped:
     affirmative_text = (" " if lang == "en" else "").join(kept).strip()
     if not negated or not affirmative_text:
         return Scoped(" ".join(text.split()), negated)
-    return Scoped(affirmative_text, negated)
+    return Scoped(affirmative_text, negated, {k: v for k, v in wholes.items() if k})
+
+
+def whole(text: str, wholes: dict[str, str]) -> str:
+    """The user's words as written: each part cut from the middle of a clause by a negation's scope is
+    given back its clause, so a memo never quotes "The brand spends almost" for "The brand spends almost
+    nothing on ads" (the reading keeps the parts; only what is shown to the user is made whole)."""
+    out = text
+    for part in sorted(wholes, key=len, reverse=True):
+        clause = wholes[part]
+        if part in out and clause not in out:
+            out = out.replace(part, clause, 1)
+    return out

@@ -18,7 +18,7 @@ import numpy as np
 
 from assistant.core.text import detect_lang, split_sentences
 from assistant.core.vocabulary import MODEL_KEYS
-from assistant.fit.negation import negation_table, scope_negations, without_cues
+from assistant.fit.negation import negation_table, scope_negations, whole, without_cues
 from assistant.fit.schema import (
     READING_FIELDS,
     BusinessProfile,
@@ -269,12 +269,15 @@ def read_profile(
         ruled_out=ruled,
         negated=negated,
         affirmative_text=scoped.text if negated else "",
+        whole_clauses=scoped.wholes,
     )
     for field in READING_FIELDS:
         excluded = {v.value for v in ruled if v.field == field}
         values = _field_values(field, sims, units, protos, lang, excluded)
         if not values:
             continue
+        # read from the parts, quoted as the user wrote them (a part cut by a negation gets its clause)
+        values = [v.model_copy(update={"evidence": whole(v.evidence, scoped.wholes)}) for v in values]
         profile.readings[field] = values
         target = READING_FIELDS[field]
         setattr(profile, target, values[0].evidence[:160])

@@ -11,6 +11,7 @@ import numpy as np
 from assistant.fit import memo as m
 from assistant.fit.analogies import Analogy
 from assistant.fit.knowledge import FitKnowledge
+from assistant.fit.negation import whole
 from assistant.fit.profile import Embed, affinity
 from assistant.fit.schema import BusinessProfile, ModelScore, ScoreComponent, SupportingModel
 from assistant.fit.scoring import Scored, effective_weights, scoring_config
@@ -63,7 +64,7 @@ def describe_scores(
             parts.append(
                 texts["denied"].format(
                     labels=_join(list(dict.fromkeys(v.label for v in s.disclaimed)), lang),
-                    evidence=m.user_fact(s.disclaimed[0].evidence, lang),
+                    evidence=m.user_fact(whole(s.disclaimed[0].evidence, profile.whole_clauses), lang),
                     share=f"{share:.0%}",
                 )
             )
@@ -183,8 +184,7 @@ def recommendation_lines(
     if shown:
         lines.append(m.say("analogy_line", lang, names=_join([a.case.name() for a in shown], lang)))
         for a in shown[:2]:
-            lines.append(m.say("analogy_because", lang, name=a.case.name(), user=m.user_fact(a.clause, lang),
-                               quote=a.quote))  # fmt: skip
+            lines.append(m.analogy_because(a, lang))
     if any(v for v in profile.readings.get("growth", [])):
         lines.append(quote_closest(knowledge, embed, "channels", lang, refs))
     if analysis.supporting:

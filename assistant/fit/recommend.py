@@ -13,9 +13,11 @@ import numpy as np
 
 from assistant.core.vocabulary import MODEL_KEYS
 from assistant.fit import memo as m
-from assistant.fit.analogies import Analogy, nearest_cases
+from assistant.fit.analogies import Analogy, CaseRanking, nearest_cases
+from assistant.fit.case_profiles import case_profiles
 from assistant.fit.criteria import Criteria
 from assistant.fit.knowledge import FitKnowledge
+from assistant.fit.negation import whole
 from assistant.fit.profile import Prototypes, clauses, read_profile
 from assistant.fit.rationale import describe_scores, recommendation_lines, supporting_models
 from assistant.fit.schema import BusinessProfile, Confidence, FitAnalysis, SelectionFactors, SimilarCase
@@ -56,6 +58,8 @@ class FitResources:
         self.knowledge = FitKnowledge(index)
         self.prototypes = Prototypes(self.embed)
         self.criteria = Criteria(self.knowledge, self.embed)
+        cache_path = index.settings.models_dir / "fit-case-profiles.json"
+        self.case_profiles = case_profiles(self.knowledge, self.embed, self.prototypes, cache_path)
 
     @classmethod
     def of(cls, index: Any) -> FitResources:
@@ -89,39 +93,45 @@ class FitAnalyzer:
         vectors = np.asarray(r.embed(units), dtype=np.float32)
         config = scoring_config()
         criteria = r.criteria.match(profile.lang, units, vectors, config["criteria"]["top_k"])
-        analogies = nearest_cases(
+        cases = nearest_cases(
             r.knowledge,
             profile.lang,
             units,
             vectors,
             config["analogy"]["top_k"],
             config["analogy"]["temperature"],
+            profile,
+            r.case_profiles,
         )
-        scored = combine(profile, criteria, analogies)
-        analysis = self._recommend(profile, scored, analogies, vectors[0])
+        scored = combine(profile, criteria, cases.voters)
+        analysis = self._recommend(profile, scored, cases, vectors[0])
         analysis.seconds = round(time.perf_counter() - started, 2)
         return analysis
 
     def _recommend(
-        self, profile: BusinessProfile, scored: list[Scored], analogies: list[Analogy], query: np.ndarray
+        self, profile: BusinessProfile, scored: list[Scored], cases: CaseRanking, query: np.ndarray
     ) -> FitAnalysis:
         r = self.resources
         lang = profile.lang
         refs = m.Refs()
         primary = scored[0].model
-        shown = analogies[: scoring_config()["analogy"]["shown"]]
+        # the memo names cases of the same kind of business; the vote behind scores and supporting
+        # models is the text-similarity ranking (fit/analogies.py says why)
+        named = cases.named
+        shown = named[: scoring_config()["analogy"]["shown"]]
         for a in shown:
             clause = np.asarray(r.embed([a.clause]), dtype=np.float32)[0]
             found = m.closest_sentences(r.embed, clause, [a.passage], 1)
             a.quote = refs.quote(found[0][0], a.passage) if found else ""
+            a.clause = whole(a.clause, profile.whole_clauses)  # matched as read, quoted as written
         similar = [_similar_case(a, refs, lang) for a in shown]
         ranking = describe_scores(scored, profile, refs, shown)
-        supporting = supporting_models(scored, profile, analogies, r.knowledge, refs)
-        analog = next((a for a in analogies if a.case.primary == primary), None)
+        supporting = supporting_models(scored, profile, cases.voters, r.knowledge, refs)
+        analog = next((a for a in named if a.case.primary == primary), None)
         facts = _loop_facts(profile, lang)
         value_loop = m.value_loop(r.knowledge, primary, lang, refs, analog, facts)
         support = m.support_systems(r.knowledge, primary, lang, refs, analog)
-        same = [a for a in analogies if primary in a.case.models] or analogies
+        same = [a for a in named if primary in a.case.models] or named
         risks = m.risks(r.knowledge, r.embed, query, primary, lang, refs, same)
         confidence = _confidence(profile, ranking)
         questions = _questions(profile, ranking, confidence)
@@ -150,7 +160,7 @@ class FitAnalyzer:
 
 def _similar_case(a: Analogy, refs: m.Refs, lang: str) -> SimilarCase:
     n = refs.cite(a.passage)
-    why = m.say("analogy_because", lang, name=a.case.name(), user=m.user_fact(a.clause, lang), quote=a.quote)
+    why = m.analogy_because(a, lang)
     return SimilarCase(
         doc_id=a.case.doc_id,
         company=a.case.company or None,
@@ -160,6 +170,8 @@ def _similar_case(a: Analogy, refs: m.Refs, lang: str) -> SimilarCase:
         similarity=round(a.similarity, 4),
         why=why,
         citation=refs.citations[n - 1],
+        profile_agreement=None if a.agreement is None else round(a.agreement, 3),
+        shared=m.shared_items(a, lang),
     )
 
 
@@ -203,7 +215,8 @@ def _assumptions(profile: BusinessProfile) -> list[str]:
         labels = [v.label for v in profile.ruled_out if v.evidence == part]
         if labels:
             joined = ("、" if lang == "zh" else ", ").join(dict.fromkeys(labels))
-            out.append(m.say("ruled_out", lang, fact=m.user_fact(part, lang), labels=joined))
+            fact = m.user_fact(whole(part, profile.whole_clauses), lang)
+            out.append(m.say("ruled_out", lang, fact=fact, labels=joined))
     for f in ("earns", "sells"):
         top = profile.top(f)
         if top:

@@ -71,6 +71,11 @@ class BusinessProfile(BaseModel):
     affirmative_text: str = Field(
         default="", description="The description without its negated parts: what criteria and cases read."
     )
+    whole_clauses: dict[str, str] = Field(
+        default_factory=dict,
+        description="A part cut from inside a clause by a negation's scope -> the clause as written: the "
+        "memo quotes the clause, never the cut part.",
+    )
     sources: dict[str, Literal["text", "field", "llm"]] = Field(
         default_factory=dict,
         description="Where each filled field came from: the description, a form field, or the LLM's "
@@ -127,6 +132,14 @@ class SimilarCase(BaseModel):
     similarity: float = 0.0
     why: str
     citation: Citation
+    profile_agreement: float | None = Field(
+        default=None,
+        description="How well the case's own profile (what it sells, how it earns, to whom) agrees with "
+        "the description's, 0 to 1 (None when the description states none of those).",
+    )
+    shared: list[str] = Field(
+        default_factory=list, description="The profile values the case and the description share, readable."
+    )
 
 
 class SupportingModel(BaseModel):
