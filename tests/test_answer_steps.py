@@ -88,6 +88,16 @@ def test_a_chinese_term_glossing_another_phrase_in_the_source_is_a_mislabel():
     assert misglossed("Members pay for premium membership (大会员).", pool) == ""  # not a gloss there
 
 
+def test_a_quoted_list_item_keeps_one_list_marker(service):
+    # the Bilibili case's revenue line is a list item ("- Diversified monetisation: …"); quoted as a
+    # point it read "- - Diversified monetisation"
+    draft = "Bilibili makes money through value-added services, advertising and mobile games[1]."
+    chain = AnswerChain(service.retriever, RecordingChat(responses=[draft], prompts=[]), backend="fake")
+    answer = chain.invoke("How does Bilibili make money?")
+    assert not answer.refused and "Diversified monetisation" in answer.answer
+    assert not any(line.lstrip().startswith(("- -", "- *", "- •")) for line in answer.answer.splitlines())
+
+
 def test_follow_ups_resolve_across_the_last_two_user_turns(service):
     history = [
         {"role": "user", "content": "小红书的社区氛围是怎么维护的？"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -14,6 +15,8 @@ from assistant.answer.state import Citation
 from assistant.core.text import detect_lang, is_chinese, split_sentences, without_names
 
 LANGUAGE_BONUS = 0.03  # an English question prefers an English sentence of equal relevance
+# a source's own list marker ("- Diversified monetisation: …"): the answer puts its own "- " in front
+_LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)、](?!\d))\s+")
 
 
 def extractive_answer(
@@ -33,7 +36,7 @@ def extractive_answer(
     for source in sources:
         for position, sentence in enumerate(split_sentences(source.quote)):
             if _is_prose(sentence):
-                rows.append((0.0, source.n, position, sentence.strip("… ")))
+                rows.append((0.0, source.n, position, _LIST_MARK.sub("", sentence).strip("… ")))
     if not rows:
         return ""
     texts = [r[3] for r in rows]
@@ -111,7 +114,7 @@ def related_points(
     for source in sources:
         text_in_lang = source.text if source.lang == lang else source.twin_text
         for position, sentence in enumerate(split_sentences(text_in_lang)):
-            sentence = CITATION.sub("", sentence).strip("… ")
+            sentence = _LIST_MARK.sub("", CITATION.sub("", sentence)).strip("… ")
             if _is_prose(sentence) and detect_lang(sentence) == lang:
                 rows.append((source.n, position, sentence))
     rows = list({row[2]: row for row in rows}.values())
