@@ -6,10 +6,6 @@ tests/test_team_progress.py covers the same at the service and handler level."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,8 +13,8 @@ import pytest
 from assistant.core.settings import Settings
 from assistant.onboarding import MODULE_KEYS
 from assistant.services.yunying import Yunying
-from tests.conftest import REPO, cli_env
-from tests.test_ui import CHROMIUM_ARGS, free_port, open_tab
+from tests.conftest import cli_env
+from tests.test_ui import chromium, open_tab, served
 
 pytestmark = pytest.mark.browser
 
@@ -42,55 +38,20 @@ def data_dir(knowledge_store, models_dir, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(data_dir):
-    port = free_port()
-    log_path = data_dir.parent / "serve.log"
-    log = open(log_path, "w")  # noqa: SIM115 - closed in teardown
     env = cli_env(
         data_dir,
         YUNYING_LLM="none",
         YUNYING_AUTH=",".join(f"{user}:{password}" for user, password in LOGINS.items()),
         YUNYING_MANAGERS="wang",
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {log_path.read_text()}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(1)
-    else:
-        proc.kill()
-        raise RuntimeError("server did not start in 240 s")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with served(env, data_dir.parent / "serve.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        pytest.fail("Chromium is not installed: `make test` installs it (apt-get install chromium)")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 def logged_in(browser, server: str, user: str):

@@ -6,6 +6,7 @@ uploads and feedback written here never reach other tests' store.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import socket
@@ -13,7 +14,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,14 +50,15 @@ def data_dir(knowledge_store, tmp_path_factory) -> Path:
     return copy
 
 
-@pytest.fixture(scope="module")
-def server(data_dir):
+@contextlib.contextmanager
+def served(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """`yunying serve` on a free port with `env` until the block ends; yields the app's URL."""
     port = free_port()
-    log = open(data_dir.parent / "serve.log", "w")  # noqa: SIM115 - closed in teardown
+    log = open(log_path, "w")  # noqa: SIM115 - closed on leaving the block
     proc = subprocess.Popen(
         [sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],
         cwd=REPO,
-        env=cli_env(data_dir, YUNYING_LLM="none"),  # extractive answers: the LLM has its own tests
+        env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -62,7 +66,7 @@ def server(data_dir):
     deadline = time.time() + 240
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {(data_dir.parent / 'serve.log').read_text()}")
+            raise RuntimeError(f"server exited: {log_path.read_text()}")
         try:
             urllib.request.urlopen(url, timeout=2)
             break
@@ -71,17 +75,27 @@ def server(data_dir):
     else:
         proc.kill()
         raise RuntimeError("server did not start in 240 s")
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
 
 
 @pytest.fixture(scope="module")
-def browser():
+def server(data_dir):
+    # extractive answers: the LLM has its own tests
+    with served(cli_env(data_dir, YUNYING_LLM="none"), data_dir.parent / "serve.log") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """Headless Chromium (the Debian package `make test` installs) until the block ends."""
     from playwright.sync_api import sync_playwright
 
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -91,6 +105,12 @@ def browser():
         browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
