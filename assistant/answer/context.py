@@ -18,7 +18,8 @@ EmbedPassages = Callable[[Sequence[str]], Sequence[np.ndarray]]
 
 MIN_SENTENCE_CHARS = 6
 _TABLE_RULE = re.compile(r"[|\s:\-]+")  # a Markdown table's |---|---| line says nothing
-_LIST_PREFIX = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)、])\s+")
+# a list item's own marker ("- ", "1. "): a quoted sentence is shown without it
+LIST_PREFIX = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)、])\s+")
 
 
 def estimate_tokens(text: str) -> int:
@@ -73,7 +74,7 @@ def select_sentences(
     subject. Passages that contribute nothing are left out and the rest renumbered 1..n. The first
     `leading` passages (a comparison's one per company, see `focus_hits`) give their best sentence
     first, so each company of a comparison reaches the prompt."""
-    passages = [[_LIST_PREFIX.sub("", defuse_sentence(s)) for s in split_sentences(h.text)] for h in hits]
+    passages = [[LIST_PREFIX.sub("", defuse_sentence(s)) for s in split_sentences(h.text)] for h in hits]
     first_seen: dict[str, int] = {}  # neighbouring chunks of a section overlap: a sentence counts once
     for i, sentences in enumerate(passages):
         for s in sentences:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.answer.context import EmbedPassages
+from assistant.answer.context import LIST_PREFIX, EmbedPassages
 from assistant.answer.gate import covered_share
 from assistant.answer.grounding import CITATION
 from assistant.answer.patterns import text
@@ -15,8 +14,6 @@ from assistant.answer.state import Citation
 from assistant.core.text import detect_lang, is_chinese, split_sentences, without_names
 
 LANGUAGE_BONUS = 0.03  # an English question prefers an English sentence of equal relevance
-# a source's own list marker ("- Diversified monetisation: …"): the answer puts its own "- " in front
-_LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)、](?!\d))\s+")
 
 
 def extractive_answer(
@@ -36,7 +33,7 @@ def extractive_answer(
     for source in sources:
         for position, sentence in enumerate(split_sentences(source.quote)):
             if _is_prose(sentence):
-                rows.append((0.0, source.n, position, _LIST_MARK.sub("", sentence).strip("… ")))
+                rows.append((0.0, source.n, position, sentence.strip("… ")))
     if not rows:
         return ""
     texts = [r[3] for r in rows]
@@ -114,7 +111,7 @@ def related_points(
     for source in sources:
         text_in_lang = source.text if source.lang == lang else source.twin_text
         for position, sentence in enumerate(split_sentences(text_in_lang)):
-            sentence = _LIST_MARK.sub("", CITATION.sub("", sentence)).strip("… ")
+            sentence = LIST_PREFIX.sub("", CITATION.sub("", sentence)).strip("… ")
             if _is_prose(sentence) and detect_lang(sentence) == lang:
                 rows.append((source.n, position, sentence))
     rows = list({row[2]: row for row in rows}.values())
