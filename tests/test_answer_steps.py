@@ -36,6 +36,31 @@ def test_a_company_without_a_case_is_named_and_only_analogies_are_offered(servic
         assert state["no_case_for"] == "", question
 
 
+def test_a_company_mentioned_only_in_passing_is_answered_only_from_its_mentions(service):
+    chain = AnswerChain(service.retriever, ExplodingChat(responses=["x"]), backend="fake")
+    # Temu has no case; the Pinduoduo case mentions it (launched by PDD Holdings in 2022), which says
+    # nothing about its shipping fees, though Pinduoduo's passages say plenty about fees
+    answer = chain.invoke("What is Temu's shipping fee for orders to Germany?")
+    assert answer.refused and answer.no_case_for == "Temu" and answer.citations == []
+    assert "mentions Temu only in passing" in answer.answer and any(
+        "Pinduoduo" in t for t in answer.nearest_topics
+    )
+    # what its mentions do say is answered, and so is a question about the name alone
+    for question in ("When did Temu launch, and who runs it?", "What is Temu?"):
+        state = chain.prepare.invoke({"question": question, "history": [], "filters": None, "started": 0.0})
+        assert state["no_case_for"] == "", question
+    # a country after "in" / "to" is a place, not a company without a case
+    state = chain.prepare.invoke(
+        {
+            "question": "How do e-commerce platforms operate in Germany?",
+            "history": [],
+            "filters": None,
+            "started": 0.0,
+        }
+    )
+    assert state["no_case_for"] == ""
+
+
 def test_a_figure_the_knowledge_base_does_not_state_is_never_given(service):
     llm = RecordingChat(
         responses=["拼多多2023年的GMV约为4万亿元[1]。拼多多的收入主要来自商家的在线营销服务[1]。"], prompts=[]
@@ -63,7 +88,9 @@ def test_unsupported_sentences_are_listed_not_shown_and_the_answer_says_so(servi
 def test_a_judgement_the_sources_give_as_the_authors_is_not_put_in_the_founders_mouths(service):
     # the local model fused "小红书由联合创始人毛文超和瞿芳领导。笔者判断，小红书需要同时维持…" into one
     # sentence that makes the founders the ones who judge; e5 and the words both accepted it
-    fused = "平台由联合创始人毛文超和瞿芳领导，他们判断需要同时维持社区治理、作者运营、商业化和电商几条线[1]。"  # noqa: E501
+    fused = (
+        "平台由联合创始人毛文超和瞿芳领导，他们判断需要同时维持社区治理、作者运营、商业化和电商几条线[1]。"  # noqa: E501
+    )
     plain = "平台以“社区公约”规范发布行为，并通过“薯队长”等官方账号向用户说明规则和治理结果[1]。"
     draft = RecordingChat(responses=[fused + plain], prompts=[])
     chain = AnswerChain(service.retriever, draft, backend="fake")
@@ -284,6 +311,21 @@ def test_a_figure_counts_as_stated_only_in_a_sentence_about_what_was_asked(servi
     assert chain.intents.states_figure(valuation, question, "figure_money")  # money, of the kind asked...
     assert not chain.intents.states_figure(valuation, question, "figure_money", about)  # ...about a valuation
     assert chain.intents.states_figure(f"{valuation} {price}", question, "figure_money", about)
+
+
+def test_a_figure_for_another_year_does_not_answer_a_question_naming_a_year(service):
+    intents = AnswerChain(service.retriever, None).intents
+    question = "What was Kuaishou's e-commerce GMV in 2025?"
+    gmv_2023 = "Kuaishou's e-commerce GMV was about RMB 1,184.4 billion in 2023[1]."
+    assert intents.states_figure(gmv_2023, "What is Kuaishou's e-commerce GMV?", "figure_money")
+    assert not intents.states_figure(gmv_2023, question, "figure_money")  # 2023's figure, 2025 asked
+    assert intents.states_figure(gmv_2023.replace("2023", "2025"), question, "figure_money")
+    assert intents.states_figure(
+        "2023年快手电商GMV约1.18万亿元[1]。", "快手2023年的电商GMV是多少？", "figure_money"
+    )
+    assert not intents.states_figure(
+        "快手电商GMV约1.18万亿元[1]。", "快手2023年的电商GMV是多少？", "figure_money"
+    )
 
 
 def test_a_price_question_answered_with_another_figure_says_the_price_is_not_stated(service):

@@ -28,7 +28,7 @@ from assistant.answer.address import address_the_asker
 from assistant.answer.condense import condense_question, condense_with_llm, earlier_questions
 from assistant.answer.context import focus_hits, select_sentences
 from assistant.answer.extractive import extractive_answer, related_points
-from assistant.answer.gate import GateThresholds, gate_scores, should_refuse, unknown_company, word_weights
+from assistant.answer.gate import GateThresholds, gate_scores, should_refuse, word_weights
 from assistant.answer.grounding import (
     CITATION,
     GroundingChecker,
@@ -38,6 +38,7 @@ from assistant.answer.grounding import (
 )
 from assistant.answer.guard import is_injection, strip_injection
 from assistant.answer.intent import QuestionIntents
+from assistant.answer.no_case import company_without_case, no_case_reply
 from assistant.answer.patterns import text
 from assistant.answer.prompt import NOT_COVERED, build_messages, scrub_prompt_leak
 from assistant.answer.state import Answer, AnswerState
@@ -174,8 +175,8 @@ class AnswerChain:
     def _no_case_for(self, state: AnswerState) -> str:
         if not state["hits"] or state["injection"]:
             return ""
-        names = self.retriever.company_names()
-        return unknown_company(state["query"], names, self.retriever.bm25_index().idf, state["companies"])
+        args = (state["companies"], state["hits"], self.gate_thresholds, state["lang"])
+        return company_without_case(state["query"], self.retriever, *args)
 
     def _question_vector(self, state: AnswerState) -> Any:
         if state["refuse"] or not state["hits"]:
@@ -260,17 +261,11 @@ class AnswerChain:
         yield self._refused(state, body, nearest_topics=nearest)
 
     def _no_case(self, states: Iterator[AnswerState]) -> Iterator[AddableDict]:
-        """A company without a case: say so, and offer the nearest cases as labelled analogies only."""
+        """A company without a case: say so, and where it is mentioned or the nearest cases."""
         state = _merged(states)
-        lang, name = state["lang"], state["no_case_for"]
-        analogies = list(dict.fromkeys(h.title for h in state["hits"] if h.kind == "case"))[:3]
-        body = text("no_case", lang, name=name)
-        if analogies:
-            body += (
-                "\n\n" + text("analogies", lang, name=name) + ("、" if lang == "zh" else "; ").join(analogies)
-            )
+        body, offered = no_case_reply(state["no_case_for"], state["lang"], state["hits"])
         yield AddableDict(delta=body)
-        yield self._refused(state, body, nearest_topics=analogies, no_case_for=name)
+        yield self._refused(state, body, nearest_topics=offered, no_case_for=state["no_case_for"])
 
     def _extractive(self, states: Iterator[AnswerState]) -> Iterator[AddableDict]:
         state = _merged(states)

@@ -9,7 +9,9 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
+from assistant.answer.patterns import pattern
 from assistant.core.schema import Hit
+from assistant.core.text import split_sentences
 from assistant.resources import load_yaml
 from assistant.store.tokenizer import tokenize, word_frequency
 
@@ -27,9 +29,15 @@ class GateThresholds(BaseModel):
     # the dev split every answerable Chinese question scored >= 0.876 and English >= 0.830
     min_sentence_zh: float = 0.87
     min_sentence_en: float = 0.83
+    # a name the knowledge base uses this rarely (BM25 IDF; about ten passages or fewer) is mentioned in
+    # passing, not a topic of its own: Temu 5.5, Alipay 5.7 against SaaS 3.5, WeChat 3.4, Notion 3.9
+    min_mention_idf: float = 5.0
 
     def min_sentence(self, lang: str) -> float:
         return self.min_sentence_en if lang == "en" else self.min_sentence_zh
+
+    def min_coverage(self, lang: str) -> float:
+        return self.min_coverage_en if lang == "en" else self.min_coverage_zh
 
 
 def query_coverage(query: str, hits: Sequence[Hit], idf: dict[str, float], max_idf: float) -> float:
@@ -65,7 +73,7 @@ def gate_scores(query: str, hits: Sequence[Hit], idf: dict[str, float], max_idf:
 
 
 def should_refuse(scores: dict[str, float], lang: str, thresholds: GateThresholds) -> bool:
-    min_coverage = thresholds.min_coverage_en if lang == "en" else thresholds.min_coverage_zh
+    min_coverage = thresholds.min_coverage(lang)
     min_dense = thresholds.min_dense_en if lang == "en" else thresholds.min_dense_zh
     return scores["coverage"] < min_coverage and scores["dense"] < min_dense
 
@@ -76,19 +84,16 @@ _LATIN_NAME = re.compile(r"(?<![.?!。？！\s]\s)(?<!^)(?<![A-Za-z])([A-Z][a-z]
 _CLAUSE = re.compile(r"(?:^|[，。？！；、,.?!;\s])([\u4e00-\u9fff][^，。？！；、,.?!;\s]*)")
 
 
-def unknown_company(
-    question: str, known_names: Sequence[str], idf: dict[str, float], named: Sequence[str]
-) -> str:
-    """A name the question is about that the store has no case for ('' when there is none).
-
-    A candidate opens a clause as its subject ("喜茶的运营模式…", "蜜雪冰城是…"; in English a
-    capitalised word that does not start a sentence, "How does Temu …"), is a word the knowledge base
-    never uses, is not a common word of the language (jieba's dictionary knows 应该 and 理想; it does
-    not know 喜茶), and is not a misspelling of a company the store knows ("Xiaohongsu")."""
-    if named:  # the question names a company the store knows: it is about that one
-        return ""
+def subject_candidates(question: str) -> list[str]:
+    """Names the question may be about: in English a capitalised word that does not start a sentence
+    and does not follow a preposition of place ("How does Temu …", not "… orders to Germany"); in
+    Chinese a clause's opening words up to a subject particle that jieba's dictionary does not know
+    (喜茶 in "喜茶的运营模式…"; not 应该 or 理想)."""
+    place = pattern("place_preposition")
+    candidates = [
+        m.group(1) for m in _LATIN_NAME.finditer(question) if not place.search(question[: m.start()])
+    ]
     particles = tuple(load_yaml("answer/patterns.yaml")["subject_particles"])
-    candidates = [m.group(1) for m in _LATIN_NAME.finditer(question)]
     for clause in _CLAUSE.finditer(question):
         # the clause's opening words up to the first subject particle: 蜜雪冰城 in 蜜雪冰城是怎么…
         head = re.match(
@@ -96,12 +101,80 @@ def unknown_company(
         )
         if head and not head.group(1).startswith(particles) and word_frequency(head.group(1)) < 100:
             candidates.append(head.group(1))
+    return candidates
+
+
+def _in_vocabulary(name: str, idf: dict[str, float]) -> bool:
+    lowered = name.lower()
+    return lowered in idf or any(t in idf for t in tokenize(lowered) if len(t) >= 2 and t != lowered)
+
+
+def _misspelt_known(name: str, known_names: Sequence[str]) -> bool:
     known = [n for n in known_names if len(n) >= 2]
-    for name in candidates:
-        lowered = name.lower()
-        if lowered in idf or any(t in idf for t in tokenize(lowered) if len(t) >= 2 and t != lowered):
-            continue  # a word the knowledge base uses is not an unknown company's name
-        if difflib.get_close_matches(lowered, known, n=1, cutoff=0.75):
-            continue
-        return name
+    return bool(difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.75))
+
+
+def unknown_company(
+    question: str, known_names: Sequence[str], idf: dict[str, float], named: Sequence[str]
+) -> str:
+    """A name the question is about that the store has no case for ('' when there is none): a
+    subject candidate that is a word the knowledge base never uses and is not a misspelling of a
+    company the store knows ("Xiaohongsu")."""
+    if named:  # the question names a company the store knows: it is about that one
+        return ""
+    for name in subject_candidates(question):
+        if not _in_vocabulary(name, idf) and not _misspelt_known(name, known_names):
+            return name
     return ""
+
+
+def uncovered_mention(
+    question: str,
+    known_names: Sequence[str],
+    idf: dict[str, float],
+    max_idf: float,
+    named: Sequence[str],
+    hits: Sequence[Hit],
+    min_coverage: float,
+    min_idf: float,
+) -> str:
+    """A name the question is about that the knowledge base mentions only in passing (Temu, in the
+    Pinduoduo case) when the passages' sentences about it do not hold what the question asks ('' when
+    they do, or when there is no such name). The gate's coverage is over whole passages, which a
+    question about Temu's shipping fees passes on Pinduoduo's fees; here only the sentences naming the
+    company, with their neighbours, count, and the name's own words are left out."""
+    if named:
+        return ""
+    for name in subject_candidates(question):
+        if idf.get(name.lower(), 0.0) < min_idf or _misspelt_known(name, known_names):
+            continue  # a name the knowledge base never uses, or one it uses as a topic of its own
+        weights = word_weights(question, idf, max_idf, leave_out=name.lower())
+        if not weights:  # "Temu是什么？": the question is about the name itself
+            continue
+        about = " ".join(mentioning_sentences(name, hits)).lower()
+        # no passage names it: a phrase of the question ("私域流量运营应该"), not a name
+        if about and whole_word_share(weights, about) < min_coverage:
+            return name
+    return ""
+
+
+def mentioning_sentences(name: str, hits: Sequence[Hit], neighbours: int = 1) -> list[str]:
+    """The passages' sentences naming `name`, each with its neighbours (the next sentence often goes
+    on with "it")."""
+    lowered, kept = name.lower(), []
+    for hit in hits:
+        sentences = split_sentences(hit.text)
+        for i, sentence in enumerate(sentences):
+            if lowered in sentence.lower():
+                kept += sentences[max(0, i - neighbours) : i + neighbours + 1]
+    return list(dict.fromkeys(kept))
+
+
+def whole_word_share(weights: dict[str, float], text: str) -> float:
+    """Like `covered_share`, but a Latin word counts only at a word start ("us" is not in "business";
+    "launch" is in "launched")."""
+    total = sum(weights.values())
+    found = sum(
+        w for t, w in weights.items() if (re.search(rf"\b{re.escape(t)}", text) if t.isascii() else t in text)
+    )
+    return found / total if total else 0.0

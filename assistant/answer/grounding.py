@@ -84,13 +84,13 @@ def stated_figures(text: str, question: str = "") -> set[str]:
 
 def figures_with_context(text: str, question: str = "", reach: int = 4) -> list[tuple[str, str]]:
     """Each figure `stated_figures` counts, with the few characters around it that carry its unit
-    ("$10", "19元", "30%")."""
+    ("$10", "19元", "30%", "RMB 1,184.4 billion")."""
     stated = stated_figures(text, question)
     found = []
     for match in _FIGURE.finditer(text):
         figure = match.group().replace(",", "")
         if figure in stated:
-            found.append((figure, text[max(0, match.start() - 2) : match.end() + reach]))
+            found.append((figure, text[max(0, match.start() - reach) : match.end() + reach]))
     return found
 
 

@@ -27,6 +27,15 @@ from assistant.resources import load_yaml
 Embed = Callable[[Sequence[str]], Sequence[Any]]
 
 
+def asked_years(text: str) -> set[str]:
+    """The calendar years a text names ("2023", "2023年", "FY2023")."""
+    return set(_YEAR_IN_TEXT.findall(text))
+
+
+# a year stands alone, not inside a longer number (a 12023 or 2023.5 is no year)
+_YEAR_IN_TEXT = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.]\d)")
+
+
 class QuestionIntents:
     """Reads a question's intent; the prototypes are embedded once, on first use."""
 
@@ -73,10 +82,14 @@ class QuestionIntents:
         money needs a currency next to it, a rate a percent sign; a count is any other figure. With
         `about` (the question's own words and their weights), only a figure in a sentence holding at
         least `about_share` of them counts: a company's valuation is money, but it does not say what
-        one seat of its plan costs."""
+        one seat of its plan costs. A question naming a year ("GMV in 2025") is answered only by a
+        figure in a sentence naming that year: the same metric for another year is not what was asked."""
         money, rate = self.units["figure_money"], self.units["figure_rate"]
+        years = asked_years(question)
         for sentence in split_sentences(CITATION.sub("", answer)):
             if about and covered_share(about, sentence.lower()) < self.about_share:
+                continue
+            if years and not years & asked_years(sentence):
                 continue
             found = figures_with_context(sentence, question)
             if kind == "figure_count":
