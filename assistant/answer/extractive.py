@@ -10,6 +10,7 @@ from assistant.answer.context import LIST_PREFIX, EmbedPassages
 from assistant.answer.gate import covered_share
 from assistant.answer.grounding import CITATION
 from assistant.answer.patterns import text
+from assistant.answer.points import choose_points, with_rank_prior
 from assistant.answer.state import Citation
 from assistant.core.text import detect_lang, is_chinese, split_sentences, without_names
 
@@ -28,7 +29,8 @@ def extractive_answer(
     nameless_question_vector: np.ndarray | None = None,
 ) -> str:
     """One sentence that answers (the source sentence most relevant to the question, see `relevance`),
-    then up to `max_points - 1` further cited points, preferring sentences from other sources."""
+    then up to `max_points - 1` further cited points; sentences of better-ranked passages are preferred
+    (`with_rank_prior`)."""
     rows: list[tuple[float, int, int, str]] = []
     for source in sources:
         for position, sentence in enumerate(split_sentences(source.quote)):
@@ -41,25 +43,16 @@ def extractive_answer(
     scores, _ = relevance(
         texts, vectors, question_vector, embed_passages, question_words, names, nameless_question_vector
     )
-    ranked = sorted(
-        (
-            (float(score) + (LANGUAGE_BONUS if detect_lang(row[3]) == lang else 0.0), *row[1:])
-            for score, row in zip(scores, rows, strict=True)
-        ),
-        key=lambda r: (-r[0], r[1], r[2]),
+    relevant = [
+        float(v) + (LANGUAGE_BONUS if detect_lang(row[3]) == lang else 0.0)
+        for v, row in zip(scores, rows, strict=True)
+    ]
+    prior = with_rank_prior(np.asarray(relevant), [row[1] for row in rows])
+    document = {s.n: s.pair_id or s.doc_id for s in sources}
+    picked = choose_points(
+        prior, relevant, [document[row[1]] for row in rows], [row[3] for row in rows], max_points
     )
-    chosen = [ranked[0]]
-    for row in ranked[1:]:
-        if len(chosen) == max_points:
-            break
-        if any(row[3] == c[3] for c in chosen):
-            continue
-        taken = {c[1] for c in chosen}
-        # while another source still has a candidate, at most two points come from one passage
-        crowded = sum(1 for c in chosen if c[1] == row[1]) >= 2
-        if crowded and any(r[1] not in taken for r in ranked):
-            continue
-        chosen.append(row)
+    chosen = [rows[i] for i in picked]
     lead, *points = chosen
     lines = [text("extractive_lead", lang) + _cite(lead[3], lead[1])]
     lines += [f"- {_cite(p[3], p[1])}" for p in sorted(points, key=lambda p: (p[1], p[2]))]
@@ -104,7 +97,8 @@ def related_points(
 ) -> list[str]:
     """Source sentences, in the question's language, that answer the question and say something the
     answer does not yet: for a checked answer the grounding left thin. Each is a cited "- " line. They are
-    ranked by `relevance`, and only sentences near the best one are taken."""
+    ranked by `relevance` with the passages' rank prior (`with_rank_prior`), and only sentences near the
+    best one are taken."""
     if max_points <= 0:
         return []
     rows: list[tuple[int, int, str]] = []
@@ -122,21 +116,27 @@ def related_points(
     scores, shares = relevance(
         texts, vectors, question_vector, embed_passages, question_words, names, nameless_question_vector
     )
-    best = float(scores.max())
-    floor = max(min_relevance, best - NEAR_THE_BEST_WITH_WORD)
+    # "near the best" is measured with the passages' rank prior, as the points are ordered: the items of
+    # the best-ranked passage's list do not repeat the question's words and fell below a lower passage's
+    # sentence that does; `min_relevance` stays an absolute bar on a sentence's own relevance
+    ranked = with_rank_prior(scores, [row[0] for row in rows])
+    best = float(ranked.max())
+    eligible = (scores >= min_relevance) & (ranked >= best - NEAR_THE_BEST_WITH_WORD)
     if shares is not None:
         # a sentence sharing none of the question's own words must be very near the best: e5 alone
         # ranks "小红书由联合创始人…领导" close to a question about 小红书's community atmosphere
-        scores[(shares == 0) & (scores < best - NEAR_THE_BEST)] = -1.0
+        eligible &= (shares > 0) | (ranked >= best - NEAR_THE_BEST)
     said = [CITATION.sub("", s).strip() for s in answer_sentences if s.strip()]
     said_vectors = np.asarray(embed_passages(said), dtype=np.float32) if said else np.zeros((0, 1))
     limits = np.array(
         [REPEATS_SAME_LANGUAGE if detect_lang(s) == lang else REPEATS_OTHER_LANGUAGE for s in said]
     )
     chosen: list[int] = []
-    for i in np.argsort(-scores, kind="stable"):
-        if len(chosen) == max_points or scores[i] < floor:
+    for i in np.argsort(-ranked, kind="stable"):
+        if len(chosen) == max_points:
             break
+        if not eligible[i]:
+            continue
         if said and (said_vectors @ vectors[i] >= limits).any():
             continue  # the answer already says this
         if any(float(vectors[i] @ vectors[j]) >= REPEATS_SAME_LANGUAGE for j in chosen):
