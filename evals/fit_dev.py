@@ -2,6 +2,7 @@
 the retrieval and answer runs:
 
     python -m evals.fit_dev [dev|test] [--llm none|local] [--ids ID,ID...] [--limit N]
+    python -m evals.fit_dev dev --margins [...]   (per-case margins: evals/fit_margins.py)
 
 `--ids` / `--limit` measure a subset (a local model takes about a minute per description on a small
 machine); the printed `n` says how many were measured. The test split is for the final measurement only:
@@ -21,6 +22,11 @@ def _option(argv: list[str], name: str) -> str | None:
 
 
 def main(argv: list[str]) -> None:
+    if "--margins" in argv:
+        from evals.fit_margins import run
+
+        run(argv, _option)
+        return
     split = next((a for a in argv if a in ("dev", "test")), "dev")
     backend = _option(argv, "--llm") or "none"
     cases = load_fit_cases(split=split)

@@ -41,3 +41,41 @@ def test_tickets_to_a_clubs_evenings_are_a_community_conversion(service):
     )
     assert club.profile.top("earns").value == "event_tickets"
     assert club.primary == "community", club.ranking
+
+
+def test_a_clause_is_read_only_for_the_fields_it_speaks_to(service):
+    # e5 puts "A meditation app." within 0.04 of "no revenue yet" and of "takes a commission on each
+    # sale": a clause about what is sold says nothing about how the business earns
+    app = service.fit("A meditation app.")
+    assert app.profile.top("sells").value == "software_tool"
+    assert "earns" not in app.profile.readings, app.profile.readings.get("earns")
+    assert app.primary == "product", app.ranking
+
+
+def test_ads_monetise_what_is_sold(service):
+    # a game's ads and sponsorships monetise the game (the product), not an audience built by content;
+    # with the ads' own pull alone, content led both
+    for text in (
+        "A daily trivia quiz game in the browser. Revenue comes from ads and sponsorships.",
+        "一个每天一道题的网页猜词小游戏，收入来自品牌广告和赞助。",
+    ):
+        game = service.fit(text)
+        assert game.profile.top("sells").value == "game"
+        assert game.profile.top("earns").value == "advertising"
+        assert game.primary == "product", game.ranking
+        rule = {r.model: r.signal_score for r in game.ranking}
+        assert rule["product"] > rule["content"], rule
+    podcast = service.fit("一档讲电影的播客节目，收入来自品牌广告植入和赞助。")
+    assert podcast.primary == "content", podcast.ranking  # a show's ads stay the content's
+
+
+def test_a_game_sold_once_is_the_products_own_revenue(service):
+    game = service.fit("一款在Steam上买断制销售的独立解谜游戏，没有内购。")
+    assert game.profile.top("earns").value == "one_time_purchase"
+    assert game.primary == "product", game.ranking
+
+
+def test_a_video_channel_sells_content(service):
+    channel = service.fit("A woodworking YouTube channel with two million subscribers, paid by sponsorships.")
+    assert channel.profile.top("sells").value == "content"
+    assert channel.primary == "content", channel.ranking

@@ -103,13 +103,15 @@ def _field_values(
     units: list[Unit],
     protos: Prototypes,
     lang: Lang,
+    topics: list[set[str]],
     excluded: set[str] | frozenset[str] = frozenset(),
 ) -> list[FieldValue]:
     """The values of one field the units state, strongest first ([] when the field is not stated);
-    `excluded` are values the description rules out."""
+    `topics` are the fields each unit speaks to (clause_topics), `excluded` the values the description
+    rules out."""
     table = {v: e for v, e in profile_table()[field].items() if v not in excluded}
     allowed = [i for i, u in enumerate(units) if u.field == field] or [
-        i for i, u in enumerate(units) if u.field is None
+        i for i, u in enumerate(units) if u.field is None and field in topics[i]
     ]
     if not allowed:
         return []
@@ -150,6 +152,20 @@ def _field_values(
         )
     total = sum(v.weight for v in out) or 1.0
     return [v.model_copy(update={"weight": round(v.weight / total, 3)}) for v in out]
+
+
+def clause_topics(sims: np.ndarray, protos: Prototypes) -> list[set[str]]:
+    """Per unit, the reading fields it speaks to: those whose closest prototype comes within
+    `topic_gap` of the unit's closest prototype of any field. e5 finds every field's values somewhere
+    in any sentence ("A meditation app." sits 0.84 from "no revenue yet"); a clause that reads as what
+    is sold far more closely than as any way of earning says nothing about how the business earns."""
+    gap = reading_settings()["topic_gap"]
+    fields = list(READING_FIELDS)
+    best = np.stack(
+        [sims[:, [j for j, (f, _) in enumerate(protos.keys) if f == name]].max(axis=1) for name in fields],
+        axis=1,
+    )
+    return [{fields[k] for k in np.flatnonzero(row >= row.max() - gap)} for row in best]
 
 
 def _stands_out(row: np.ndarray, protos: Prototypes, field: str, lang: Lang) -> tuple[str, float] | None:
@@ -271,9 +287,10 @@ def read_profile(
         affirmative_text=scoped.text if negated else "",
         whole_clauses=scoped.wholes,
     )
+    topics = clause_topics(sims, protos)
     for field in READING_FIELDS:
         excluded = {v.value for v in ruled if v.field == field}
-        values = _field_values(field, sims, units, protos, lang, excluded)
+        values = _field_values(field, sims, units, protos, lang, topics, excluded)
         if not values:
             continue
         # read from the parts, quoted as the user wrote them (a part cut by a negation gets its clause)

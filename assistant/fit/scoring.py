@@ -11,7 +11,7 @@ from typing import Any
 from assistant.core.vocabulary import MODEL_KEYS
 from assistant.fit.analogies import Analogy, votes
 from assistant.fit.criteria import CriterionMatch
-from assistant.fit.profile import affinity
+from assistant.fit.profile import affinity, profile_table
 from assistant.fit.schema import BusinessProfile, FieldValue
 from assistant.resources import load_yaml
 
@@ -34,6 +34,24 @@ class Scored:
     disclaimed: list[FieldValue] = field(default_factory=list)  # the user's denial of its value carrier
 
 
+def rule_affinity(profile: BusinessProfile, field: str, value: str) -> dict[str, float]:
+    """A value's pull on each model in the rule. A way of charging that says nothing of where value is
+    made (profile.yaml `captures_what_is_sold`: ads, a subscription, a membership) takes `captured_share`
+    of its pull from what the description sells: a game's ads monetise the product, a show's ads the
+    content, a forum's ads the community; a subscription to software is the product's, to a library the
+    content's. Its own affinities keep the rest (and all of it when what is sold is unsaid)."""
+    own = affinity(field, value)
+    sold = profile.readings.get("sells") or []
+    if field == "sells" or not sold or not profile_table()[field][value].get("captures_what_is_sold"):
+        return own
+    share = float(scoring_config()["rule"]["captured_share"])
+    out = {m: (1 - share) * v for m, v in own.items()}
+    for reading in sold:
+        for model, strength in affinity("sells", reading.value).items():
+            out[model] = out.get(model, 0.0) + share * reading.weight * strength
+    return out
+
+
 def rule_scores(
     profile: BusinessProfile,
 ) -> tuple[dict[str, float], dict[str, list[tuple[FieldValue, float]]]]:
@@ -48,7 +66,7 @@ def rule_scores(
         return scores, evidence
     for f, w in present.items():
         for value in profile.readings[f]:
-            for model, strength in affinity(f, value.value).items():
+            for model, strength in rule_affinity(profile, f, value.value).items():
                 part = w / total * value.weight * strength
                 scores[model] += part
                 if part > 0:
