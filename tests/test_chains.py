@@ -225,6 +225,8 @@ def test_a_thin_checked_answer_gets_the_sources_own_further_points(service):
         sentence = point[2:].rsplit("[", 1)[0]
         assert sentence in by_n[n].text
     # a model answer that already makes enough points is left as it is
+    # the line introducing the points is the chain's own note: it makes no claim to measure
+    assert "来源中还讲到" not in answer.claims_text() and all(p in answer.claims_text() for p in points)
     full = "\n".join([head.strip(), *(point[2:] for point in points)])  # the same claims, the model's own
     llm = RecordingChat(responses=[full], prompts=[])
     chain = AnswerChain(service.retriever, llm, backend="fake", min_points=1 + len(points))

@@ -6,6 +6,7 @@ from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from assistant.answer.patterns import text
 from assistant.core.schema import Hit
 from assistant.retrieval import SearchFilters
 
@@ -106,14 +107,16 @@ class Answer(BaseModel):
     lead: str = Field(default="", description="The answer's first line when it is the chain's own note.")
 
     def claims_text(self) -> str:
-        """The answer without the chain's own notes (the not-stated lead, the removal notice): the
-        text that makes claims, which is what faithfulness is measured on."""
+        """The answer without the chain's own notes (the not-stated lead, the removal notice, the line
+        that introduces further points from the sources): the text that makes claims, which is what
+        faithfulness is measured on."""
         body = self.answer
         if self.lead and body.startswith(self.lead):
             body = body[len(self.lead) :]
         if self.notice and body.rstrip().endswith(self.notice):
             body = body.rstrip()[: -len(self.notice)]
-        return body.strip()
+        headers = {text("more_from_sources", lang) for lang in ("zh", "en")}
+        return "\n".join(line for line in body.splitlines() if line.strip() not in headers).strip()
 
 
 class Turn(BaseModel):
