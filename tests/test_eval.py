@@ -48,6 +48,37 @@ def test_metrics_on_a_hand_computed_ranking():
     assert key_point_coverage("小红书主要靠广告与品牌合作变现。", ["品牌广告", "电商"]) == 0.5
 
 
+def test_key_points_are_averaged_over_items_that_have_them():
+    from assistant.answer import Answer
+    from assistant.tools.evaluation import EvalItem, score_answer
+    from assistant.tools.evaluation.results import ItemResult
+
+    def scored(item: EvalItem, text: str) -> dict[str, float]:
+        result = ItemResult(
+            id=item.id,
+            type=item.type,
+            lang=item.lang,
+            group="-",
+            question=item.question,
+            query=item.question,
+            expected_docs=item.expected_docs,
+            retrieved_docs=[],
+        )
+        answer = Answer(question=item.question, answer=text, refused=False, backend="none", lang=item.lang)
+        score_answer(result, item, answer)
+        return result.answer_metrics
+
+    trap = EvalItem(
+        id="t", type="figure_trap", lang="zh", question="拼多多2023年的GMV是多少？", reference_answer="-"
+    )
+    # a declined figure (no key points to cover) is not a fully covered answer that lifts the mean
+    assert "key_point_coverage" not in scored(trap, "知识库没有给出这个具体数字。")
+    asked = trap.model_copy(
+        update={"type": "in_scope", "key_points": ["品牌广告", "电商"], "expected_docs": ["x"]}
+    )
+    assert scored(asked, "小红书主要靠广告与品牌合作变现。")["key_point_coverage"] == 0.5
+
+
 @pytest.fixture(scope="module")
 def eval_run(knowledge_store, tmp_path_factory):
     report_dir = tmp_path_factory.mktemp("report")

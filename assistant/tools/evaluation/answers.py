@@ -86,7 +86,8 @@ def score_answer(
             metrics["cites_expected_doc"] = float(expected <= cited_docs)
         else:
             metrics["cites_expected_doc"] = float(bool(expected & cited_docs))
-        metrics["key_point_coverage"] = key_point_coverage(answer.answer, item.key_points)
+        if item.key_points:  # an item that must be declined has none: it would count as fully covered
+            metrics["key_point_coverage"] = key_point_coverage(answer.answer, item.key_points)
         ok = 0
         for sentence in sentences:
             texts = " ".join(sources[int(n)].text for n in CITATION.findall(sentence) if int(n) in sources)
