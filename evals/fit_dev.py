@@ -21,12 +21,8 @@ def _option(argv: list[str], name: str) -> str | None:
     return argv[argv.index(name) + 1] if name in argv and argv.index(name) + 1 < len(argv) else None
 
 
-def main(argv: list[str]) -> None:
-    if "--margins" in argv:
-        from evals.fit_margins import run
-
-        run(argv, _option)
-        return
+def _selection(argv: list[str]) -> tuple[str, str, list]:
+    """The split, the backend and the cases `--ids` / `--limit` leave of it."""
     split = next((a for a in argv if a in ("dev", "test")), "dev")
     backend = _option(argv, "--llm") or "none"
     cases = load_fit_cases(split=split)
@@ -37,6 +33,16 @@ def main(argv: list[str]) -> None:
     limit = _option(argv, "--limit")
     if limit:
         cases = cases[: int(limit)]
+    return split, backend, cases
+
+
+def main(argv: list[str]) -> None:
+    split, backend, cases = _selection(argv)
+    if "--margins" in argv:
+        from evals.fit_margins import run
+
+        run(split, backend, cases, argv, _option)
+        return
     service = Yunying()
     result = fit_accuracy(lambda text: service.fit(text, backend), cases)  # type: ignore[arg-type]
     rows = [{k: v for k, v in miss.items()} for miss in result["misses"]]

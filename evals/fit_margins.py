@@ -16,7 +16,6 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from assistant.tools.evaluation import load_fit_cases
 from assistant.tools.evaluation.golden import FitCase
 
 FRAGILE = 5.0  # points: a case with a margin below this is fragile
@@ -88,19 +87,10 @@ def report(rows: list[dict[str, Any]], fragile: float, earlier: list[dict[str, A
     return "\n".join(lines)
 
 
-def run(argv: list[str], option: Any) -> None:
-    split = next((a for a in argv if a in ("dev", "test")), "dev")
+def run(split: str, backend: str, cases: list[FitCase], argv: list[str], option: Any) -> None:
+    """Margins of `cases` (selected by fit_dev: split, --ids, --limit) with `backend`."""
     if split == "test":
         raise SystemExit("margins are for tuning: dev only (the lead measures the test split)")
-    backend = option(argv, "--llm") or "none"
-    cases = load_fit_cases(split=split)
-    ids = option(argv, "--ids")
-    if ids:
-        wanted = set(ids.split(","))
-        cases = [c for c in cases if c.id in wanted]
-    limit = option(argv, "--limit")
-    if limit:
-        cases = cases[: int(limit)]
     fragile = float(option(argv, "--fragile") or FRAGILE)
     from assistant.services.yunying import Yunying
 

@@ -55,10 +55,18 @@ def word_weights(query: str, idf: dict[str, float], max_idf: float, leave_out: s
     return {t: idf.get(t, max_idf) for t in tokens if t not in leave_out}
 
 
-def covered_share(weights: dict[str, float], text: str) -> float:
-    """IDF-weighted share of the weighted words that occur in the (lower-cased) text."""
+def covered_share(weights: dict[str, float], text: str, whole_words: bool = False) -> float:
+    """IDF-weighted share of the weighted words that occur in the (lower-cased) text. With
+    `whole_words`, a Latin word counts only at a word start ("us" is not in "business"; "launch" is in
+    "launched")."""
+
+    def occurs(word: str) -> bool:
+        if whole_words and word.isascii():
+            return re.search(rf"\b{re.escape(word)}", text) is not None
+        return word in text
+
     total = sum(weights.values())
-    return sum(w for t, w in weights.items() if t in text) / total if total else 0.0
+    return sum(w for t, w in weights.items() if occurs(t)) / total if total else 0.0
 
 
 def gate_scores(query: str, hits: Sequence[Hit], idf: dict[str, float], max_idf: float) -> dict[str, float]:
@@ -153,7 +161,7 @@ def uncovered_mention(
             continue
         about = " ".join(mentioning_sentences(name, hits)).lower()
         # no passage names it: a phrase of the question ("私域流量运营应该"), not a name
-        if about and whole_word_share(weights, about) < min_coverage:
+        if about and covered_share(weights, about, whole_words=True) < min_coverage:
             return name
     return ""
 
@@ -168,13 +176,3 @@ def mentioning_sentences(name: str, hits: Sequence[Hit], neighbours: int = 1) ->
             if lowered in sentence.lower():
                 kept += sentences[max(0, i - neighbours) : i + neighbours + 1]
     return list(dict.fromkeys(kept))
-
-
-def whole_word_share(weights: dict[str, float], text: str) -> float:
-    """Like `covered_share`, but a Latin word counts only at a word start ("us" is not in "business";
-    "launch" is in "launched")."""
-    total = sum(weights.values())
-    found = sum(
-        w for t, w in weights.items() if (re.search(rf"\b{re.escape(t)}", text) if t.isascii() else t in text)
-    )
-    return found / total if total else 0.0
