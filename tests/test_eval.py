@@ -116,3 +116,23 @@ def test_report_has_plots_and_worst_items(eval_run):
     assert "Worst retrieval items" in page and "langchain_default" in page
     results = json.loads((report_dir / "results.json").read_text(encoding="utf-8"))
     assert len(results["items"]) == results["n_questions"]
+
+
+def test_an_interrupted_run_resumes_from_its_item_log(knowledge_store, tmp_path):
+    log = tmp_path / "items.jsonl"
+    first = run_cli(
+        "eval", "--no-baselines", "--json", "--limit", "2", "--log", str(log), data_dir=knowledge_store
+    )
+    assert first.returncode == 0, first.stderr
+    measured = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in measured] == [i.id for i in load_items()[:2]]
+    # the run was killed while writing its third line: the cut line is ignored and that item measured again
+    log.write_text(log.read_text(encoding="utf-8") + '{"id": "cut-sh', encoding="utf-8")
+    second = run_cli(
+        "eval", "--no-baselines", "--json", "--limit", "3", "--log", str(log), data_dir=knowledge_store
+    )
+    assert second.returncode == 0, second.stderr
+    assert "2 items already measured" in second.stderr
+    assert json.loads(second.stdout)["n_questions"] == 3
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["id"] for line in lines[-1:]] == [load_items()[2].id]

@@ -37,6 +37,13 @@ def evaluate(
             help="Golden split: dev (tuned on), test (written blind, never tuned on), all (both together)."
         ),
     ] = "dev",
+    log: Annotated[
+        Path | None,
+        typer.Option(
+            help="Append each item's result to this JSON-lines file as it is measured; items already in "
+            "it are not run again (resume a long --llm local run with the same split and backend)."
+        ),
+    ] = None,
 ) -> None:
     """Measure retrieval (ours vs BM25-only, dense-only, plain LangChain) and, with --llm, answers."""
     from assistant.services.yunying import Yunying
@@ -59,6 +66,10 @@ def evaluate(
     def fit_accuracy() -> dict[str, Any]:
         return ev.fit_accuracy(lambda text: eval_service.fit(text, "none"), fit_cases)
 
+    item_log = ev.ItemLog(log) if log else None
+    completed = item_log.read() if item_log else {}
+    if completed:
+        sys.stderr.write(f"{log}: {len(completed)} items already measured, not run again\n")
     run = ev.run_eval(
         eval_service,
         items,
@@ -67,6 +78,8 @@ def evaluate(
         fit=fit_accuracy,
         backend=llm.value if llm else "retrieval-only",
         grounded=grounded,
+        completed=completed,
+        on_result=item_log.append if item_log else None,
     )
     if report is not None:
         path = ev.write_report(run, report)

@@ -32,7 +32,7 @@ from assistant.tools.evaluation.metrics import (
     retrieval_scores,
 )
 from assistant.tools.evaluation.report import ReportView, read_report, write_report
-from assistant.tools.evaluation.results import EvalRun, ItemResult
+from assistant.tools.evaluation.results import EvalRun, ItemLog, ItemResult
 from assistant.tools.evaluation.runner import (
     catalog_kinds,
     eval_settings,
@@ -51,6 +51,7 @@ __all__ = [
     "EvalItem",
     "EvalRun",
     "FitCase",
+    "ItemLog",
     "ItemResult",
     "ItemType",
     "LangChainDefaultBaseline",

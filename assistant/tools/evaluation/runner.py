@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -87,15 +87,25 @@ def run_eval(
     backend: str = "none",
     progress: Callable[[int, int], None] | None = None,
     grounded: Callable[[str, list[Any]], bool] | None = None,
+    completed: Mapping[str, ItemResult] | None = None,
+    on_result: Callable[[ItemResult], None] | None = None,
 ) -> EvalRun:
     """Measure retrieval for every item with expected documents (ours and each baseline on the same
-    query), and answers/refusals when an answer function is given."""
+    query), and answers/refusals when an answer function is given. Items in `completed` (by id; a resumed
+    run's earlier results) are taken as they are, not run again; `on_result` sees each newly measured item
+    as soon as it is done, so a long local-model run can be logged and resumed."""
     from assistant.answer.condense import condense_question
 
     started = time.perf_counter()
     baselines = baselines or {}
     results: list[ItemResult] = []
+    completed = completed or {}
     for n, item in enumerate(items, start=1):
+        if item.id in completed:
+            results.append(completed[item.id])
+            if progress:
+                progress(n, len(items))
+            continue
         t0 = time.perf_counter()
         names_in = getattr(getattr(service, "retriever", None), "company_labels", None)
         query = condense_question(item.question, [t.model_dump() for t in item.history], names_in)
@@ -119,6 +129,8 @@ def run_eval(
             score_answer(result, item, answer(item), grounded)
         result.seconds = round(time.perf_counter() - t0, 3)
         results.append(result)
+        if on_result:
+            on_result(result)
         if progress:
             progress(n, len(items))
 
