@@ -65,3 +65,26 @@ def test_the_last_point_quotes_a_document_the_others_did_not(service):
     )
     assert "framework-product" in {c.doc_id.removesuffix("-en") for c in answer.citations}, answer.answer
     assert len({c.doc_id for c in answer.citations}) >= 2
+
+
+def test_a_list_items_label_is_never_a_point_of_its_own(service):
+    from assistant.answer import Citation
+
+    chain = AnswerChain(service.retriever, None)
+    question = "What is DingTalk's open platform meant to achieve?"
+    source = Citation(n=1, chunk_id="d#1", doc_id="d", title="DingTalk", kind="case", quote="", lang="en")
+    source.text = (
+        "- Open platform and low-code. Open interfaces and low-code tools attract third-party developers, "
+        "who offer industry applications on DingTalk.\n- Paid apps. Some of them charge companies a fee."
+    )
+    points = related_points(
+        chain.embed_query([question])[0],
+        "en",
+        [source],
+        chain.embed_passages,
+        [],
+        max_points=3,
+        min_relevance=0.0,
+    )
+    assert any("attract third-party developers" in p for p in points), points
+    assert not any(p.startswith(("- Open platform and low-code[", "- Paid apps[")) for p in points), points

@@ -60,9 +60,14 @@ def extractive_answer(
 
 
 def _is_prose(sentence: str) -> bool:
-    """A sentence worth quoting: long enough to say something, not a table row or a heading."""
+    """A sentence worth quoting: long enough to say something, not a table row or a heading. A list
+    item's label ("- Open platform and low-code. Open interfaces…", "- 合作伙伴计划（YPP）。2007年…") splits
+    off as a sentence of its own and says nothing alone: four words, or under 12 characters, is a label."""
     sentence = sentence.strip("… ")
-    return len(sentence) >= 12 and sentence[0] not in "|#" and sentence.count("|") < 2
+    if not sentence or sentence[0] in "|#" or sentence.count("|") >= 2:
+        return False
+    content = sentence.strip("*").rstrip("。！？.!?；;：:*").strip()
+    return len(content) >= 12 and (is_chinese(content) or len(content.split()) >= 5)
 
 
 def _cite(sentence: str, n: int) -> str:
