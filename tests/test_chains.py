@@ -145,6 +145,10 @@ def test_figures_and_other_companies_the_source_does_not_state_are_unsupported(c
     assert checker.check(fine, [bilibili], "How does Bilibili report MAU?").cited == [1]
     douban = source(2, "豆瓣的争议包括评分操纵和水军刷分。", "Douban")
     assert checker.check("小红书的争议包括评分操纵[2]。", [douban]).cited == []  # another company's facts
+    # the source's only 12 is a month: as a price it is the model's own figure
+    members = source(3, "正式会员第12个月的留存率长期保持在80%以上，大会员是主要的增值服务。", "Bilibili")
+    assert checker.specifics_missing("B站大会员一个月大约是12元。", members) == "figure 12元"
+    assert checker.check("正式会员第12个月的留存率保持在80%以上[3]。", [members]).cited == [3]
 
 
 def test_what_a_removed_marker_leaves_still_reads_as_a_sentence(checker):
@@ -156,6 +160,9 @@ def test_what_a_removed_marker_leaves_still_reads_as_a_sentence(checker):
         [sources[0].model_copy(update={"heading": "运营重点"})],
     )
     assert "›" not in echoed.text and "社群要分层运营" in echoed.text
+    # a title copied onto a line of its own says nothing and goes
+    titled = checker.check("社区驱动运营模式[1]\n社群要分层运营[1]。", sources)
+    assert titled.text == "社群要分层运营[1]。", titled.text
     # the heading's tail left on a line of its own when the model shortened the title
     luckin = "瑞幸的成效与争议并存：门店快速扩张，也曾因财务造假退市。"
     results = source(2, luckin, "Luckin Coffee", "瑞幸咖啡")
@@ -263,11 +270,17 @@ def test_weak_evidence_is_refused_without_calling_the_llm(service):
         assert answer.gate["coverage"] < 0.35
 
 
-def test_model_saying_not_covered_becomes_a_polite_refusal_with_nearest_topics(service):
+def test_model_saying_not_covered_gives_the_sources_closest_sentences_and_says_why(service):
+    # the gate found passages close to the question; a small model declines answerable questions, so
+    # the user gets the sources' own sentences, told that the model found no direct answer
     chain, _ = chain_with(service, ["NOT_COVERED"])
-    answer = chain.invoke("2026年双十一GMV是多少？")
-    assert answer.refused and "NOT_COVERED" not in answer.answer
-    assert answer.nearest_topics and "相近主题" in answer.answer
+    answer = chain.invoke("小红书的社区氛围是怎么维护的？")
+    assert not answer.refused and "NOT_COVERED" not in answer.answer
+    assert answer.notice.startswith("（模型判断") and answer.notice in answer.answer
+    assert any(c.company == "Xiaohongshu" for c in answer.citations)
+    # a figure the model would not give is "not stated", followed by what the sources do say
+    figure = chain_with(service, ["NOT_COVERED"])[0].invoke("2026年双十一GMV是多少？")
+    assert figure.not_stated and figure.answer.startswith("知识库没有给出这个具体数字")
 
 
 def test_an_answer_with_no_supported_citation_is_refused(service):
@@ -459,6 +472,28 @@ def test_a_comparison_that_cites_one_company_gets_the_other_companys_point(servi
     # a question about one company is not padded with another's point
     single = chain_with(service, [f"{sentence} [{duolingo.n}]."])[0].invoke("How does Duolingo keep users?")
     assert {c.company for c in single.citations} <= {"Duolingo", None}
+
+
+@pytest.mark.parametrize(
+    ("question", "drafted_from"),
+    [
+        ("淘宝和拼多多的增长方式有什么不同？", "Pinduoduo"),
+        ("How do Zhihu and Xiaohongshu differ as communities?", "Zhihu"),
+    ],
+)
+def test_a_comparison_never_quotes_the_same_point_twice(service, question, drafted_from):
+    # a thin draft about one company gets further points, and the company left out gets its side: the
+    # side is chosen knowing the further points, or the same sentence was quoted under both
+    from assistant.core.text import split_sentences
+
+    probe = AnswerChain(service.retriever, None)
+    state = probe.prepare.invoke({"question": question, "history": [], "filters": None, "started": 0.0})
+    drafted = next(s for s in state["sources"] if s.company == drafted_from)
+    chain, _ = chain_with(service, [f"{split_sentences(drafted.quote)[0]}[{drafted.n}]"])
+    answer = chain.invoke(question)
+    points = [line for line in answer.answer.splitlines() if line.startswith("- ")]
+    assert points and len(points) == len(set(points)), answer.answer
+    assert len({c.company for c in answer.citations}) == 2
 
 
 def test_a_further_point_is_chosen_for_what_it_says_not_for_naming_the_company(service):

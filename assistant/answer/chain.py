@@ -303,10 +303,9 @@ class AnswerChain:
             emitted = len(raw)
         ttft = round((first - state["started"]) * 1000, 1) if first else None
         if not raw.strip() or NOT_COVERED in raw:
-            nearest = self._nearest(state["hits"])
-            body = self._refusal(state, nearest)
-            timings = {**self._timings(state, ttft), **llm_timings}
-            yield self._refused(state, body, timings, nearest_topics=nearest)
+            # the gate found passages close to the question, and a 1.5B model declines answerable
+            # questions (advice above all): the sources' own closest sentences are shown, saying why
+            yield from self._finish(state, "", ttft_ms=ttft, llm_timings=llm_timings, model_declined=True)
             return
         draft = address_the_asker(raw, state["question"], state["lang"])
         yield from self._finish(state, draft, ttft_ms=ttft, llm_timings=llm_timings)
@@ -319,20 +318,22 @@ class AnswerChain:
         ttft_ms: float | None,
         stream_final: bool = False,
         llm_timings: dict[str, float] | None = None,
+        model_declined: bool = False,
     ) -> Iterator[AddableDict]:
         """The grounding check over a draft, and the final Answer. Front ends show the final answer in
-        place of the streamed draft; when the check removed text, the answer says so."""
+        place of the streamed draft; when the check removed text, the answer says so. `model_declined`:
+        the model wrote no draft (it judged the passages do not answer)."""
         lang, sources = state["lang"], state["sources"]
         grounded = self.checker.check(scrub_prompt_leak(draft), sources, state["question"])
         notice = removed_notice(len(grounded.unsupported), lang)
         fell_back = False
-        if not grounded.cited and not stream_final and draft.strip():
+        if not grounded.cited and not stream_final and (draft.strip() or model_declined):
             # nothing the model wrote could be checked against the sources, but the gate found passages
             # close to the question: answer with their own sentences instead of refusing, and say why
             fallback = self.checker.check(self._quoted(state), sources, state["question"])
             if fallback.cited:
                 grounded = fallback.model_copy(update={"unsupported": grounded.unsupported})
-                notice, fell_back = text("unverified", lang), True
+                notice, fell_back = text("model_declined" if model_declined else "unverified", lang), True
         by_n = {s.n: s for s in sources}
         timings = {**self._timings(state, ttft_ms), **(llm_timings or {})}
         if not grounded.cited:
@@ -352,10 +353,13 @@ class AnswerChain:
         # the model's thin answer gets further points; any answer to a comparison, the model's, the
         # quoted fallback's or the extractive one, gets each named company it left out
         more = self._more_points(state, body) if not stream_final and not fell_back else []
-        more += self._other_side(state, body, cited)
+        # the other side of a comparison reads the points just added too: a point of the company left
+        # out was quoted twice, once as a further point and once as that company's side
+        quoted_from = [int(n) for line in more for n in CITATION.findall(line)]
+        more += self._other_side(state, "\n".join([body, *more]), [*cited, *quoted_from])
         if more:
             body += "\n" + text("more_from_sources", lang) + "\n" + "\n".join(more)
-            quoted_from = (int(n) for line in more for n in CITATION.findall(line))
+            quoted_from = [int(n) for line in more for n in CITATION.findall(line)]
             cited = list(dict.fromkeys([*cited, *quoted_from]))  # two points of one source: one card
         gap = "" if lang == "zh" else " "
         lead = f"{text('not_stated', lang)}{gap}{text('not_stated_then', lang)}" if not_stated else ""
@@ -437,6 +441,7 @@ class AnswerChain:
                 said,
                 max_points=1,
                 min_relevance=0.0,  # the question names this company: its best sentence is relevant
+                **self._relevance(state),  # ranked as the other points are, not for naming the company
             )
         return points
 

@@ -58,6 +58,30 @@ def lexical_support(sentence: str, source_text: str) -> float:
 _FIGURE_WITH_UNIT = re.compile(
     r"(\d+(?:[.,]\d+)*)\s*(?:%|％|万|亿|千|百|倍|元|美元|个|家|人|年|million|billion|thousand|percent)", re.I
 )
+_UNIT_AFTER = re.compile(
+    r"(?<![\d.,])(\d+(?:[.,]\d+)*)\s*(%|％|万|亿|千|百|倍|元|美元|个|家|人|年|million|billion|thousand|percent)",
+    re.I,
+)
+
+
+def unit_missing(sentence: str, pool: str) -> str:
+    """A figure the sentence gives with a unit that the source gives that number only with another unit:
+    "大会员一个月12元" over a source whose only 12 is "第12个月". The number alone is in the source, so
+    the number check passes; the unit says what the number is."""
+    stated: dict[str, set[str]] = {}
+    for number, unit in _UNIT_AFTER.findall(pool):
+        stated.setdefault(number.replace(",", ""), set()).add(_unit_kind(unit))
+    for number, unit in _UNIT_AFTER.findall(sentence):
+        units = stated.get(number.replace(",", ""))
+        if units and _unit_kind(unit) not in units:
+            return f"{number}{unit}"
+    return ""
+
+
+def _unit_kind(unit: str) -> str:
+    """Units that name the same kind of figure: a count (个, 家, 人), a percentage (%, ％, percent)."""
+    unit = unit.lower()
+    return "count" if unit in ("个", "家", "人") else "%" if unit in ("％", "percent") else unit
 
 
 def numbers(text: str) -> set[str]:
@@ -146,6 +170,9 @@ class GroundingChecker:
         for figure in figures(sentence):
             if figure not in stated:  # a whole number of the source: "4" is not in "2024"
                 return f"figure {figure}"
+        wrong_unit = unit_missing(sentence, pool)
+        if wrong_unit:
+            return f"figure {wrong_unit}"
         allowed = {
             (source.company or "").lower(),
             *self.companies_in(f"{source.title} {readable_text(source)}"),
@@ -393,6 +420,8 @@ def _clean_line(line: str, sources: Sequence[Citation]) -> str:
     """Source headers echoed into the answer go, and phrases that point at a marker are rewritten so
     that moving the marker leaves a whole sentence."""
     for source in sources:
+        if _LIST_PREFIX.sub("", CITATION.sub("", line)).strip(" *#：:") == source.title:
+            return ""  # a title copied onto a line of its own says nothing ("WPS Office：…办公软件[2]")
         for header in _headers(source):
             line = line.replace(header, "")
     line = raw_pattern("citation_lead_in_zh").sub(lambda m: m.group(1) + "资料" + _marks(m.group(0)), line)
