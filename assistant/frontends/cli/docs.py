@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -122,6 +123,11 @@ def watch(folder: Path, as_json: bool) -> None:
 
     if not as_json:
         sys.stderr.write(f"watching {folder} (Ctrl-C to stop)\n")
+    # Ctrl-C (SIGINT) and a supervisor's SIGTERM both stop the watch cleanly. A shell starts a background
+    # job with SIGINT ignored, and Python then installs no handler of its own: such a watcher ignored
+    # `kill -INT` and had to be killed
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, signal.default_int_handler)
     try:
         service().watch_folder(folder, on_report)
     except KeyboardInterrupt:
