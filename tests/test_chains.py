@@ -149,6 +149,10 @@ def test_figures_and_other_companies_the_source_does_not_state_are_unsupported(c
     members = source(3, "正式会员第12个月的留存率长期保持在80%以上，大会员是主要的增值服务。", "Bilibili")
     assert checker.specifics_missing("B站大会员一个月大约是12元。", members) == "figure 12元"
     assert checker.check("正式会员第12个月的留存率保持在80%以上[3]。", [members]).cited == [3]
+    # a figure the source gives for 2023, tied to 2021 (a year the source names for something else)
+    kuaishou = source(4, "快手于2021年在香港上市。\n| 全年总收入 | 约1,135亿元人民币 | 2023 |", "Kuaishou")
+    assert checker.specifics_missing("快手2021年的全年总收入是约1,135亿元人民币。", kuaishou)
+    assert not checker.specifics_missing("快手2023年的全年总收入约1,135亿元人民币。", kuaishou)
 
 
 def test_what_a_removed_marker_leaves_still_reads_as_a_sentence(checker):

@@ -78,6 +78,22 @@ def unit_missing(sentence: str, pool: str) -> str:
     return ""
 
 
+def year_missing(sentence: str, pool: str) -> str:
+    """A figure the sentence ties to a year that the source gives only for another year: "快手2021年的
+    全年总收入是约1,135亿元" over a source whose row reads "全年总收入 | 约1,135亿元 | 2023". The figure
+    and the year are each somewhere in the source, so the number check passes; a line of the source
+    (a paragraph or a table row) must hold both."""
+    years = {y for y in numbers(sentence) if _YEAR.match(y)}
+    stated = {f for f in figures(sentence) if not _YEAR.match(f)}
+    if not years or not stated:
+        return ""
+    lines = [numbers(line) for line in pool.splitlines()]
+    for figure in stated:
+        if not any(figure in found and years & found for found in lines):
+            return f"{figure} in {'/'.join(sorted(years))}"
+    return ""
+
+
 def _unit_kind(unit: str) -> str:
     """Units that name the same kind of figure: a count (个, 家, 人), a percentage (%, ％, percent)."""
     unit = unit.lower()
@@ -173,6 +189,9 @@ class GroundingChecker:
         wrong_unit = unit_missing(sentence, pool)
         if wrong_unit:
             return f"figure {wrong_unit}"
+        wrong_year = year_missing(sentence, readable_text(source).lower())
+        if wrong_year:
+            return f"figure {wrong_year}"
         allowed = {
             (source.company or "").lower(),
             *self.companies_in(f"{source.title} {readable_text(source)}"),
