@@ -59,6 +59,11 @@ def _only_injection(state: AnswerState) -> bool:
     return state["injection"] and len(state["query"]) < 4
 
 
+def _cited_in(lines: Sequence[str]) -> list[int]:
+    """The source numbers the lines cite, in order."""
+    return [int(n) for line in lines for n in CITATION.findall(line)]
+
+
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 1)
 
@@ -355,12 +360,10 @@ class AnswerChain:
         more = self._more_points(state, body) if not stream_final and not fell_back else []
         # the other side of a comparison reads the points just added too: a point of the company left
         # out was quoted twice, once as a further point and once as that company's side
-        quoted_from = [int(n) for line in more for n in CITATION.findall(line)]
-        more += self._other_side(state, "\n".join([body, *more]), [*cited, *quoted_from])
+        more += self._other_side(state, "\n".join([body, *more]), [*cited, *_cited_in(more)])
         if more:
             body += "\n" + text("more_from_sources", lang) + "\n" + "\n".join(more)
-            quoted_from = [int(n) for line in more for n in CITATION.findall(line)]
-            cited = list(dict.fromkeys([*cited, *quoted_from]))  # two points of one source: one card
+            cited = list(dict.fromkeys([*cited, *_cited_in(more)]))  # two points of one source: one card
         gap = "" if lang == "zh" else " "
         lead = f"{text('not_stated', lang)}{gap}{text('not_stated_then', lang)}" if not_stated else ""
         body = f"{lead}\n{body}" if lead else body

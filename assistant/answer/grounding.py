@@ -55,13 +55,9 @@ def lexical_support(sentence: str, source_text: str) -> float:
     return sum(1 for t in tokens if t in lowered) / len(tokens)
 
 
-_FIGURE_WITH_UNIT = re.compile(
-    r"(\d+(?:[.,]\d+)*)\s*(?:%|％|万|亿|千|百|倍|元|美元|个|家|人|年|million|billion|thousand|percent)", re.I
-)
-_UNIT_AFTER = re.compile(
-    r"(?<![\d.,])(\d+(?:[.,]\d+)*)\s*(%|％|万|亿|千|百|倍|元|美元|个|家|人|年|million|billion|thousand|percent)",
-    re.I,
-)
+_UNITS = r"%|％|万|亿|千|百|倍|元|美元|个|家|人|年|million|billion|thousand|percent"
+_FIGURE_WITH_UNIT = re.compile(rf"(\d+(?:[.,]\d+)*)\s*(?:{_UNITS})", re.I)
+_UNIT_AFTER = re.compile(rf"(?<![\d.,])(\d+(?:[.,]\d+)*)\s*({_UNITS})", re.I)  # the unit captured too
 
 
 def unit_missing(sentence: str, pool: str) -> str:
