@@ -30,9 +30,9 @@ from assistant.answer.context import focus_hits, select_sentences
 from assistant.answer.extractive import extractive_answer, related_points
 from assistant.answer.gate import GateThresholds, gate_scores, should_refuse, word_weights
 from assistant.answer.grounding import (
-    CITATION,
     GroundingChecker,
     GroundingThresholds,
+    cited_in,
     claims,
     removed_notice,
 )
@@ -57,11 +57,6 @@ def _merged(states: Iterator[AnswerState]) -> AnswerState:
 def _only_injection(state: AnswerState) -> bool:
     """The question is an injection attempt and nothing else: no topics to offer."""
     return state["injection"] and len(state["query"]) < 4
-
-
-def _cited_in(lines: Sequence[str]) -> list[int]:
-    """The source numbers the lines cite, in order."""
-    return [int(n) for line in lines for n in CITATION.findall(line)]
 
 
 def _ms(since: float) -> float:
@@ -360,10 +355,10 @@ class AnswerChain:
         more = self._more_points(state, body) if not stream_final and not fell_back else []
         # the other side of a comparison reads the points just added too: a point of the company left
         # out was quoted twice, once as a further point and once as that company's side
-        more += self._other_side(state, "\n".join([body, *more]), [*cited, *_cited_in(more)])
+        more += self._other_side(state, "\n".join([body, *more]), [*cited, *cited_in(more)])
         if more:
             body += "\n" + text("more_from_sources", lang) + "\n" + "\n".join(more)
-            cited = list(dict.fromkeys([*cited, *_cited_in(more)]))  # two points of one source: one card
+            cited = list(dict.fromkeys([*cited, *cited_in(more)]))  # two points of one source: one card
         gap = "" if lang == "zh" else " "
         lead = f"{text('not_stated', lang)}{gap}{text('not_stated_then', lang)}" if not_stated else ""
         body = f"{lead}\n{body}" if lead else body

@@ -462,6 +462,11 @@ def _headers(source: Citation) -> list[str]:
     return sorted(set(headers), key=len, reverse=True)
 
 
+def cited_in(lines: Sequence[str]) -> list[int]:
+    """The source numbers the lines cite, in order."""
+    return [int(n) for line in lines for n in CITATION.findall(line)]
+
+
 def place_citations(sentence: str, numbers: list[int]) -> str:
     if not numbers:
         return sentence
