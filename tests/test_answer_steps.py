@@ -31,6 +31,10 @@ def test_a_company_without_a_case_is_named_and_only_analogies_are_offered(servic
         "瑞幸咖啡是怎么做私域的？",
         "私域流量运营应该怎么做？",
         "We run a SaaS. How should we price?",
+        # opening words jieba does not know, but no name: an adverb, a pronoun, a conjunction in them
+        "我们做的是一款免费的PDF工具，准备上会员收费，付费点怎么设计？",
+        "团队最强的是供应链，最怕的是压库存，女装电商该怎么做？",
+        "怎样让硬件用户社区转起来，而不是变成一个售后群？",
     ):
         state = chain.prepare.invoke({"question": question, "history": [], "filters": None, "started": 0.0})
         assert state["no_case_for"] == "", question
@@ -350,3 +354,33 @@ def test_a_forecast_is_refused_whatever_company_it_names(service):
         {"question": "拼多多未来面临哪些挑战？", "history": [], "filters": None, "started": 0.0}
     )
     assert not state["intent"].forecast and not state["refuse"]
+
+
+def test_a_figure_in_a_cases_table_is_quoted_as_a_sentence(service):
+    from assistant.core.text import source_sentences
+
+    table = "## 关键数据\n| 指标 | 数值 | 年份 |\n|---|---|---|\n| 月活用户 | 约6.75亿 | 2024 |\n下一句。"
+    assert source_sentences(table) == ["## 关键数据", "月活用户：约6.75亿（2024）。", "下一句。"]
+    english = "| Metric | Value | Year |\n|---|---|---|\n| Paid subscribers | About 9.5 million | 2024 |"
+    assert source_sentences(english) == ["Paid subscribers: About 9.5 million (2024)."]
+    # the cases' key figures stand in such tables: the figure asked for leads the answer
+    answer = AnswerChain(service.retriever).invoke("Spotify有多少月活用户？")
+    assert not answer.refused and not answer.not_stated
+    lead = "根据知识库：月活用户（第四季度）：约6.75亿（2024，年报）["
+    assert answer.answer.startswith(lead), answer.answer
+
+
+def test_an_advice_question_gets_the_frameworks_guidance_beside_the_case(service):
+    question = "我们做的是B2B的财务软件，要不要像金蝶那样转订阅？"
+    llm = RecordingChat(responses=["金蝶把旧有的许可产品逐步迁移到云订阅模式[1]。"], prompts=[])
+    answer = AnswerChain(service.retriever, llm, backend="fake").invoke(question)
+    prompt = llm.prompts[0][-1].content
+    framework = [c for c in answer.citations if c.kind == "framework"]
+    assert framework and any(c.company == "Kingdee" or "金蝶" in c.title for c in answer.citations)
+    # the prompt says which source holds the framework's guidance, and the answer quotes it although
+    # the model's draft cited only the case
+    assert f"先依据来源[{framework[0].n}]中框架的建议" in prompt
+    assert f"[{framework[0].n}]" in answer.answer.split("来源中还讲到：")[-1]
+    # a question that does not speak as "we" gets no framework passage it did not retrieve
+    plain = AnswerChain(service.retriever).invoke("金蝶为什么转订阅？")
+    assert all(c.kind == "case" for c in plain.citations), [c.doc_id for c in plain.citations]

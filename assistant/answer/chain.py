@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 import time
 from collections.abc import Iterator, Sequence
-from functools import reduce
+from functools import partial, reduce
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -24,9 +24,9 @@ from langchain_core.runnables import (
 )
 from langchain_core.runnables.utils import AddableDict
 
-from assistant.answer.address import address_the_asker
+from assistant.answer.address import address_the_asker, asks_as_we
 from assistant.answer.condense import condense_question, condense_with_llm, earlier_questions
-from assistant.answer.context import focus_hits, select_sentences
+from assistant.answer.context import NOT_GUIDANCE, focus_hits, select_sentences, with_guidance
 from assistant.answer.extractive import extractive_answer, related_points
 from assistant.answer.gate import GateThresholds, gate_scores, should_refuse, word_weights
 from assistant.answer.grounding import (
@@ -41,6 +41,7 @@ from assistant.answer.intent import QuestionIntents
 from assistant.answer.no_case import company_without_case, no_case_reply
 from assistant.answer.patterns import text
 from assistant.answer.prompt import NOT_COVERED, build_messages, scrub_prompt_leak
+from assistant.answer.sides import uncovered_sides
 from assistant.answer.state import Answer, AnswerState
 from assistant.core.errors import check_text
 from assistant.core.schema import Hit
@@ -118,6 +119,7 @@ class AnswerChain:
             | RunnablePassthrough.assign(standalone=self._standalone)
             | RunnablePassthrough.assign(
                 injection=lambda s: is_injection(s["standalone"]),
+                advice=lambda s: asks_as_we(s["question"], s["lang"]),
                 query=lambda s: strip_injection(s["standalone"]),
                 condensed_at=lambda s: time.perf_counter(),
             )
@@ -136,7 +138,7 @@ class AnswerChain:
                 ),
                 no_case_for=self._no_case_for,
             )
-            | RunnablePassthrough.assign(question_vector=self._question_vector)
+            | RunnablePassthrough.assign(question_vector=self._question_vector, guidance=self._guidance)
             | RunnablePassthrough.assign(sources=self._select)
         )
         respond = RunnableBranch(
@@ -178,6 +180,14 @@ class AnswerChain:
         args = (state["companies"], state["hits"], self.gate_thresholds, state["lang"])
         return company_without_case(state["query"], self.retriever, *args)
 
+    def _guidance(self, state: AnswerState) -> list[Hit]:
+        """An advice question's best framework passages (`with_guidance`), unless the caller filtered."""
+        filtered = not (state.get("filters") or SearchFilters()).is_empty()
+        if state["refuse"] or not state["hits"] or not state["advice"] or filtered:
+            return []
+        found = self.retriever.search(state["query"], k=4, filters=SearchFilters(kind="framework"))
+        return [h for h in found if h.topic not in NOT_GUIDANCE][:2]
+
     def _question_vector(self, state: AnswerState) -> Any:
         if state["refuse"] or not state["hits"]:
             return None
@@ -198,13 +208,10 @@ class AnswerChain:
         hits = focus_hits(state["hits"], state["companies"], self.max_sources)
         named = {c.lower() for c in state["companies"]}
         leading = len({(h.company or "").lower() for h in hits} & named) if len(named) > 1 else 0
-        sources = select_sentences(
-            state["question_vector"],
-            hits,
-            self.embed_passages,
-            budget_tokens=self.context_tokens,
-            leading=leading,
-        )
+        if state["advice"]:
+            hits, leading = with_guidance(hits, state["guidance"], leading, self.max_sources)
+        vector, budget = state["question_vector"], self.context_tokens
+        sources = select_sentences(vector, hits, self.embed_passages, budget_tokens=budget, leading=leading)
         for source in sources:
             if source.pair_id:
                 source.twin_text = self.retriever.index.twin_section_text(
@@ -276,8 +283,9 @@ class AnswerChain:
         what stands in for a model's draft that could not be checked."""
         vector, lang, sources = state["question_vector"], state["lang"], state["sources"]
         # one sentence that answers, then up to four points, as a thin model answer gets (dev key points +0.1)
-        points, relevance = self.answer_points, self._relevance(state)
-        return extractive_answer(vector, lang, sources, self.embed_passages, points, **relevance)
+        figure = partial(self._states_figure, state) if state["intent"].asks_figure else None
+        relevance = {**self._relevance(state), "answers_figure": figure}
+        return extractive_answer(vector, lang, sources, self.embed_passages, self.answer_points, **relevance)
 
     def _generate(self, states: Iterator[AnswerState], config: RunnableConfig) -> Iterator[AddableDict]:
         state = _merged(states)
@@ -286,7 +294,9 @@ class AnswerChain:
         # rewrite (the rule's, or a model's) serves retrieval only, so a rewrite that drifts back to
         # the earlier question (a small model's habit) cannot change what is answered
         figure = state["intent"].asks_figure
-        messages = build_messages(question, state["sources"], state["lang"], state["earlier"], figure)
+        messages = build_messages(
+            question, state["sources"], state["lang"], state["earlier"], figure, advice=state["advice"]
+        )
         raw, emitted, first = "", 0, None
         llm_timings: dict[str, float] = {}
         assert self.llm is not None
@@ -355,7 +365,7 @@ class AnswerChain:
         more = self._more_points(state, body) if not stream_final and not fell_back else []
         # the other side of a comparison reads the points just added too: a point of the company left
         # out was quoted twice, once as a further point and once as that company's side
-        more += self._other_side(state, "\n".join([body, *more]), [*cited, *cited_in(more)])
+        more += self._missing_sides(state, "\n".join([body, *more]), [*cited, *cited_in(more)])
         if more:
             body += "\n" + text("more_from_sources", lang) + "\n" + "\n".join(more)
             cited = list(dict.fromkeys([*cited, *cited_in(more)]))  # two points of one source: one card
@@ -417,29 +427,20 @@ class AnswerChain:
             "nameless_question_vector": self.embed_query([nameless])[0] if names else None,
         }
 
-    def _other_side(self, state: AnswerState, body: str, cited: Sequence[int]) -> list[str]:
-        """A comparison ("小红书和抖音…", "X vs Y") whose checked answer cites only some of the companies
-        it names gets, for each company left out, that company's source sentence closest to the
-        question: an answer about two companies that only cites one is half an answer."""
-        named = [c.lower() for c in state["companies"]]
-        if len(named) < 2:
-            return []
-        covered = {(s.company or "").lower() for s in state["sources"] if s.n in cited}
+    def _missing_sides(self, state: AnswerState, body: str, cited: Sequence[int]) -> list[str]:
+        """Each side the answer leaves out (`uncovered_sides`): its sentence closest to the question."""
         points: list[str] = []
         said = claims(body)
-        for company in named:
-            own = [s for s in state["sources"] if (s.company or "").lower() == company]
-            if company in covered or not own:
-                continue
+        for side in uncovered_sides(state["sources"], cited, state["companies"], state["advice"]):
             points += related_points(
                 state["question_vector"],
                 state["lang"],
-                own,
+                side,
                 self.embed_passages,
                 said,
                 max_points=1,
-                min_relevance=0.0,  # the question names this company: its best sentence is relevant
-                **self._relevance(state),  # ranked as the other points are, not for naming the company
+                min_relevance=0.0,  # the question asks for this side: its best sentence is relevant
+                **self._relevance(state),  # ranked as other points are, not for naming the company
             )
         return points
 

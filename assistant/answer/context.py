@@ -12,7 +12,7 @@ import numpy as np
 from assistant.answer.guard import defuse_sentence
 from assistant.answer.state import Citation
 from assistant.core.schema import Hit
-from assistant.core.text import join_sentences, split_sentences
+from assistant.core.text import join_sentences, source_sentences
 
 EmbedPassages = Callable[[Sequence[str]], Sequence[np.ndarray]]
 
@@ -49,6 +49,31 @@ def focus_hits(hits: Sequence[Hit], companies: Sequence[str], max_sources: int) 
     return list(unique.values())[:max_sources]
 
 
+# framework documents that define terms but advise nothing: an advice question's guidance is never one
+NOT_GUIDANCE = frozenset({"glossary"})
+
+
+def with_guidance(
+    hits: Sequence[Hit], guidance: Sequence[Hit], leading: int, max_sources: int
+) -> tuple[list[Hit], int]:
+    """An advice question's passages ("我们…应该…", "should we…") with the framework's best guidance
+    among the leading ones, and the new count of leading passages (`select_sentences`).
+
+    The issue asks advice answers to join the framework's guidance with a case that did it, but a
+    question naming a company retrieves that company's case alone: the framework passage found by a
+    search of the framework documents (`guidance`) is put right after the leaders, so its best sentence
+    reaches the prompt whatever the budget."""
+    framework = next((h for h in [*hits, *guidance] if h.kind == "framework"), None)
+    hits = list(hits)
+    if framework is None:
+        return hits, leading
+    at = max(leading, 1)
+    if framework in hits[: at + 1]:
+        return hits, max(leading, hits.index(framework) + 1)
+    rest = [h for h in hits if h.chunk_id != framework.chunk_id]
+    return (rest[:at] + [framework] + rest[at:])[:max_sources], at + 1
+
+
 @dataclass
 class _Candidate:
     source: int  # index into the passages
@@ -74,7 +99,7 @@ def select_sentences(
     subject. Passages that contribute nothing are left out and the rest renumbered 1..n. The first
     `leading` passages (a comparison's one per company, see `focus_hits`) give their best sentence
     first, so each company of a comparison reaches the prompt."""
-    passages = [[LIST_PREFIX.sub("", defuse_sentence(s)) for s in split_sentences(h.text)] for h in hits]
+    passages = [[LIST_PREFIX.sub("", defuse_sentence(s)) for s in source_sentences(h.text)] for h in hits]
     first_seen: dict[str, int] = {}  # neighbouring chunks of a section overlap: a sentence counts once
     for i, sentences in enumerate(passages):
         for s in sentences:

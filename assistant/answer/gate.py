@@ -13,7 +13,7 @@ from assistant.answer.patterns import pattern
 from assistant.core.schema import Hit
 from assistant.core.text import split_sentences
 from assistant.resources import load_yaml
-from assistant.store.tokenizer import tokenize, word_frequency
+from assistant.store.tokenizer import parts_of_speech, tokenize, word_frequency
 
 
 class GateThresholds(BaseModel):
@@ -107,9 +107,19 @@ def subject_candidates(question: str) -> list[str]:
         head = re.match(
             rf"([\u4e00-\u9fff]{{2,8}}?)(?:{'|'.join(map(re.escape, particles))})", clause.group(1)
         )
-        if head and not head.group(1).startswith(particles) and word_frequency(head.group(1)) < 100:
+        rare = head and not head.group(1).startswith(particles) and word_frequency(head.group(1)) < 100
+        if rare and _could_be_name(head.group(1)):
             candidates.append(head.group(1))
     return candidates
+
+
+def _could_be_name(words: str) -> bool:
+    """Whether a clause's opening words can be a name: none of jieba's words in it is a pronoun, adverb,
+    conjunction, preposition, particle or set phrase (patterns.yaml `not_a_name`). Unknown to the
+    dictionary, "而不是变成…" gave 而不, "我们做的是…" 我们做 and "最怕的是…" 最怕, and each was answered as
+    a company without a case ("知识库里没有而不的案例")."""
+    flags = tuple(load_yaml("answer/patterns.yaml")["not_a_name"])
+    return not any(flag.startswith(flags) for _, flag in parts_of_speech(words))
 
 
 def _in_vocabulary(name: str, idf: dict[str, float]) -> bool:

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from assistant.answer.patterns import pattern, raw_pattern
 from assistant.answer.state import Citation
-from assistant.core.text import detect_lang, is_chinese, join_sentences, split_sentences
+from assistant.core.text import detect_lang, is_chinese, join_sentences, source_sentences, split_sentences
 from assistant.store.tokenizer import tokenize
 
 CITATION = re.compile(r"\[(\d{1,2})\]")
@@ -222,11 +222,11 @@ class GroundingChecker:
         query = np.asarray(self.embed_query([CITATION.sub("", s) for s in sentences]), dtype=np.float32)
         langs = [detect_lang(s) for s in sentences]
         for j, source in enumerate(sources):
-            own = [s for s in split_sentences(source.text) if len(s) >= 4] or [source.text]
+            own = [s for s in source_sentences(source.text) if len(s) >= 4] or [source.text]
             best = (query @ np.asarray(self.embed_passages(own), dtype=np.float32).T).max(axis=1)
             crossing = [i for i, lang in enumerate(langs) if lang != source.lang]
             if source.twin_text and crossing:
-                twin = [s for s in split_sentences(source.twin_text) if len(s) >= 4]
+                twin = [s for s in source_sentences(source.twin_text) if len(s) >= 4]
                 if twin:
                     vectors = np.asarray(self.embed_passages(twin), dtype=np.float32)
                     best[crossing] = np.maximum(best[crossing], (query[crossing] @ vectors.T).max(axis=1))

@@ -31,13 +31,22 @@ def build_messages(
     lang: str,
     earlier: Sequence[str] = (),
     asks_figure: bool = False,
+    advice: bool = False,
 ) -> list[Any]:
     blocks = "\n\n".join(f"[{s.n}] {source_header(s)}\n{s.quote}" for s in sources)
     parts = [f"<sources>\n{blocks}\n</sources>"]
     if earlier:
         parts.append(f"{text('earlier_questions', lang)}: " + " / ".join(earlier))
     parts.append(f"Question: {question}")
-    parts.append(text("answer_in", lang) + (" " + text("figure_hint", lang) if asks_figure else ""))
+    hints = [text("answer_in", lang)]
+    if asks_figure:
+        hints.append(text("figure_hint", lang))
+    guidance = [s.n for s in sources if s.kind == "framework"]
+    if advice and guidance and len(guidance) < len(sources):
+        # rule 4 of the system prompt alone left a 1.5B model quoting the case: it is told which source
+        # holds the framework's guidance (the others are the cases)
+        hints.append(text("advice_hint", lang).format(n=guidance[0]))
+    parts.append(("" if lang == "zh" else " ").join(hints))
     return [SystemMessage(system_prompt()), HumanMessage("\n\n".join(parts))]
 
 

@@ -140,7 +140,9 @@ class AnswerState(TypedDict, total=False):
     earlier: list[str]  # the previous user questions a follow-up leans on
     query: str  # the standalone question without any injection attempt
     injection: bool
+    advice: bool  # the asker speaks as "we" about their own business: framework guidance joins the case
     hits: list[Hit]
+    guidance: list[Hit]  # an advice question's best framework passages
     retrieval_ms: float
     companies: list[str]
     no_case_for: str

@@ -93,3 +93,32 @@ def without_names(text: str, names: Iterable[str]) -> str:
     for name in sorted({n for n in names if n}, key=len, reverse=True):
         out = re.sub(re.escape(name), "", out, flags=re.IGNORECASE)
     return re.sub(r"\s{2,}", " ", out).strip()
+
+
+_TABLE_ROW = re.compile(r"^\s*\|(.+)\|\s*$")
+_TABLE_RULE_ROW = re.compile(r"^\s*\|[\s:\-|]+\|\s*$")
+
+
+def source_sentences(text: str) -> list[str]:
+    """A passage's sentences, with each row of a Markdown table read as a sentence of its own
+    ("| 月活用户 | 约6.75亿 | 2024 | 年报 |" -> "月活用户：约6.75亿（2024，年报）。") and the table's
+    header and rule rows left out. The cases' key figures stand in such tables, and a row that is not
+    prose was never quoted: "Spotify有多少月活用户？" was answered "not stated" beside its own figure."""
+    lines = split_sentences(text)
+    sentences: list[str] = []
+    for i, line in enumerate(lines):
+        row = _TABLE_ROW.match(line)
+        if not row:
+            sentences.append(line)
+            continue
+        header = i + 1 < len(lines) and bool(_TABLE_RULE_ROW.match(lines[i + 1]))
+        if header or _TABLE_RULE_ROW.match(line):
+            continue
+        cells = [c.strip() for c in row.group(1).split("|") if c.strip()]
+        if len(cells) < 2:
+            continue
+        zh = is_chinese(line)
+        label, value, *rest = cells
+        more = ("（" + "，".join(rest) + "）" if zh else " (" + "; ".join(rest) + ")") if rest else ""
+        sentences.append(f"{label}：{value}{more}。" if zh else f"{label}: {value}{more}.")
+    return sentences

@@ -139,3 +139,12 @@ def word_spans(text: str) -> list[tuple[str, int, int]]:
 def word_frequency(word: str) -> int:
     """How common a word is in the tokenizer's dictionary (0 for a word it does not know)."""
     return int(jieba_tokenizer().FREQ.get(word) or 0)
+
+
+def parts_of_speech(text: str) -> list[tuple[str, str]]:
+    """jieba's words of `text` with their part-of-speech flags ("r" pronoun, "d" adverb, "n" noun…),
+    tagged with the same dictionary as `tokenize`."""
+    import jieba.posseg
+
+    tagger = jieba.posseg.POSTokenizer(jieba_tokenizer())
+    return [(pair.word, pair.flag) for pair in tagger.cut(text)]
