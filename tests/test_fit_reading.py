@@ -79,3 +79,28 @@ def test_a_video_channel_sells_content(service):
     channel = service.fit("A woodworking YouTube channel with two million subscribers, paid by sponsorships.")
     assert channel.profile.top("sells").value == "content"
     assert channel.primary == "content", channel.ranking
+
+
+def test_list_items_and_thousands_are_not_read_as_clauses_of_their_own(service):
+    from assistant.fit.profile import clauses
+
+    sentence = (
+        "Our app lists about 4,000 clinics, and the team works on search and ranking, reviews, promotions."
+    )
+    parts = clauses(sentence)
+    assert "Our app lists about 4,000 clinics" in parts  # a thousands separator ends no clause
+    assert "reviews" not in parts and "promotions" not in parts  # a one-word list item has no predicate
+    # read whole, a clinic-booking marketplace earning commissions is no content business
+    marketplace = service.fit(
+        "We started as booking software for massage and physiotherapy clinics. Today our consumer "
+        "app, where people find and book treatments at about 4,000 clinics, brings in roughly 70% of "
+        "revenue: clinics pay a 20% commission on every first visit booked through it. Most of the "
+        "team works on the consumer side: search and ranking, reviews, promotions and support for patients."
+    )
+    assert marketplace.primary in ("transaction", "service"), marketplace.ranking
+
+
+def test_a_browser_extension_is_a_software_tool(service):
+    extension = service.fit("A browser extension that finds and applies coupon codes at checkout.")
+    assert extension.profile.top("sells").value == "software_tool"
+    assert extension.primary in ("product", "transaction"), extension.ranking

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.core.text import detect_lang, split_sentences
+from assistant.core.text import detect_lang, is_chinese, split_sentences
 from assistant.core.vocabulary import MODEL_KEYS
 from assistant.fit.negation import negation_table, scope_negations, whole, without_cues
 from assistant.fit.schema import (
@@ -30,7 +30,11 @@ from assistant.fit.schema import (
 from assistant.resources import load_yaml
 
 Embed = Callable[[Sequence[str]], Sequence[np.ndarray]]
-_CLAUSE = re.compile(r"[，,；;：:]")
+# a clause ends at a comma, semicolon or colon, but not at a thousands separator ("4,000 clinics")
+_CLAUSE = re.compile(r"[，；;：:]|,(?!\d)")
+# an English fragment of fewer words has no predicate ("reviews", "search and ranking", items of a
+# list): read alone, e5 put "reviews" nearest content (0.90) in a clinic-booking marketplace
+_MIN_CLAUSE_WORDS = 4
 # the form's factors -> the reading field they state
 FACTOR_FIELDS = {
     "business_type": "sells",
@@ -81,7 +85,7 @@ def clauses(text: str) -> list[str]:
     for sentence in split_sentences(" ".join(text.split())):
         out.append(sentence)
         parts = [p.strip(" 。.!?！？") for p in _CLAUSE.split(sentence)]
-        parts = [p for p in parts if len(p) >= 4]
+        parts = [p for p in parts if len(p) >= 4 and (is_chinese(p) or len(p.split()) >= _MIN_CLAUSE_WORDS)]
         if len(parts) > 1:
             out += parts
     return list(dict.fromkeys(out))
