@@ -7,7 +7,7 @@ import pytest
 from assistant.answer import Answer, AnswerChain
 from assistant.answer.condense import condense_question, earlier_questions
 from assistant.answer.context import estimate_tokens, focus_hits, select_sentences
-from assistant.answer.grounding import misglossed
+from assistant.answer.form import misglossed, misquoted
 from assistant.core.settings import Settings
 from assistant.services.yunying import Yunying
 from tests.test_chains import ExplodingChat, RecordingChat
@@ -117,6 +117,20 @@ def test_a_chinese_term_glossing_another_phrase_in_the_source_is_a_mislabel():
     assert misglossed("Revenue comes mainly from premium membership (会员购).", pool) == "会员购"
     assert misglossed("It also runs a merchandise store (会员购).", pool) == ""
     assert misglossed("Members pay for premium membership (大会员).", pool) == ""  # not a gloss there
+
+
+def test_a_term_in_quotation_marks_the_source_never_writes_is_unsupported(service):
+    # the local model's advice answer: no source names Didi, yet e5 and the words accepted the sentence
+    pool = "瑞幸通过企业微信和社群沉淀私域用户，并发放专属优惠、推送新品。拼多多的“砍一刀”裂变玩法。"
+    assert misquoted("滴滴则通过在微信上建立“滴滴出行”社群，提高了复购率。", pool) == "滴滴出行"
+    # the source's own term, however the quotation marks and punctuation inside them differ, stands
+    assert misquoted("拼多多靠「砍一刀」拉新。", pool) == ""
+    assert misquoted('It is called a "Sales Qualified Lead," here.', "a sales qualified lead (sql)") == ""
+    # in the chain: the sentence is removed and listed, the supported one stays
+    draft = "瑞幸通过企业微信和社群沉淀私域用户[1]。滴滴则通过建立“滴滴出行”社群提高了复购率[1]。"
+    chain = AnswerChain(service.retriever, RecordingChat(responses=[draft], prompts=[]), backend="fake")
+    answer = chain.invoke("瑞幸是怎么做私域的？")
+    assert "滴滴" not in answer.answer and any("滴滴" in s for s in answer.unsupported_sentences)
 
 
 def test_a_quoted_list_item_keeps_one_list_marker(service):

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from pydantic import BaseModel
 
-from assistant.answer.patterns import pattern, raw_pattern
+from assistant.answer.form import misattributed_view, misglossed, misquoted
+from assistant.answer.patterns import raw_pattern
 from assistant.answer.state import Citation
 from assistant.core.text import detect_lang, is_chinese, join_sentences, source_sentences, split_sentences
 from assistant.store.tokenizer import tokenize
@@ -203,7 +204,10 @@ class GroundingChecker:
         if speaker:
             return f"speaker {speaker}"
         gloss = misglossed(sentence, pool)
-        return f"gloss {gloss}" if gloss else ""
+        if gloss:
+            return f"gloss {gloss}"
+        quoted = misquoted(sentence, f"{pool} {question.lower()}")
+        return f"quoted {quoted}" if quoted else ""
 
     def supports(self, semantic: float, lexical: float) -> bool:
         t = self.thresholds
@@ -339,43 +343,6 @@ def draft_units(text: str, sources: Sequence[Citation]) -> list[Unit]:
             units.append((index, prefix, CITATION.sub("", sentence).strip(), cited))
             prefix = ""
     return units
-
-
-def misattributed_view(sentence: str, pool: str) -> str:
-    """The attribution ("他们判断", "the founders believe") when the sentence gives someone a view that
-    the source states only as its author's judgement ("笔者判断…", "(a judgement)"): the small model
-    fuses "平台由毛文超和瞿芳领导。笔者判断，…" into "…领导，他们判断…", which e5 and the words accept.
-    A source whose own text uses the verb outside the author's marks (someone else's view) settles
-    nothing, and the sentence stands."""
-    said = pattern("attributed_view").search(sentence)
-    marks = [m.span() for m in pattern("author_view").finditer(pool)]
-    if not said or not marks:
-        return ""
-    verb = (said.group("verb") or said.group("verb_en") or "").lower()
-    stem = verb if not verb.isascii() else verb[:5]  # judge / judged / judgement, believe / believes
-    for found in re.finditer(re.escape(stem), pool):
-        if not any(start <= found.start() < end for start, end in marks):
-            return ""  # the source gives this verb to someone other than its author
-    return said.group(0)
-
-
-# an English phrase with its Chinese original in brackets: "premium membership (大会员)"
-_GLOSS = re.compile(r"([A-Za-z][A-Za-z' -]{2,40}?)\s*[(（]\s*([\u4e00-\u9fff]{2,12})\s*[)）]")
-
-
-def misglossed(sentence: str, pool: str) -> str:
-    """The Chinese term of a gloss the source attaches to something else: the source writes "premium
-    membership (大会员) … the merchandise store (会员购)" and the answer "premium membership (会员购)".
-    A gloss counts as the source's when one of the phrase's last two words stands just before the same
-    Chinese term in the source; a term the source does not gloss at all is left to the other checks."""
-    for match in _GLOSS.finditer(sentence):
-        words = [w for w in re.findall(r"[a-z]{3,}", match.group(1).lower())][-2:]
-        term = match.group(2)
-        before = [pool[max(0, m.start() - 40) : m.start()] for m in re.finditer(re.escape(term), pool)]
-        glossed = [b for b in before if b.rstrip(" (（").endswith(tuple(")）abcdefghijklmnopqrstuvwxyz"))]
-        if words and glossed and not any(w in b for b in glossed for w in words):
-            return term
-    return ""
 
 
 def is_claim(sentence: str) -> bool:
