@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial, reduce
 from typing import Any
 
@@ -283,7 +283,7 @@ class AnswerChain:
         what stands in for a model's draft that could not be checked."""
         vector, lang, sources = state["question_vector"], state["lang"], state["sources"]
         # one sentence that answers, then up to four points, as a thin model answer gets (dev key points +0.1)
-        figure = partial(self._states_figure, state) if state["intent"].asks_figure else None
+        figure = self._states_figure(state) if state["intent"].asks_figure else None
         relevance = {**self._relevance(state), "answers_figure": figure}
         return extractive_answer(vector, lang, sources, self.embed_passages, self.answer_points, **relevance)
 
@@ -359,7 +359,7 @@ class AnswerChain:
         # a figure asked for is "not stated" when the checked answer gives none of the kind asked about
         # what was asked (a count is no price, a valuation no seat price), or when the model's answer was
         # not shown at all (the quoted sentences were chosen for the topic, not the figure)
-        not_stated = state["intent"].asks_figure and (fell_back or not self._states_figure(state, body))
+        not_stated = state["intent"].asks_figure and (fell_back or not self._states_figure(state)(body))
         # the model's thin answer gets further points; any answer to a comparison, the model's, the
         # quoted fallback's or the extractive one, gets each named company it left out
         more = self._more_points(state, body) if not stream_final and not fell_back else []
@@ -390,11 +390,13 @@ class AnswerChain:
             )
         )
 
-    def _states_figure(self, state: AnswerState, body: str) -> bool:
+    def _states_figure(self, state: AnswerState) -> Callable[[str], bool]:
+        """Whether a text states a figure of the kind asked; the question is read once, not per sentence."""
         bm25, question = self.retriever.bm25_index(), state["question"]  # this turn's own words
         names = " ".join(self.retriever.names_of(state["companies"])).lower()
         about = self.intents.figure_words(question, bm25.idf, bm25.max_idf, names)
-        return self.intents.states_figure(body, question, state["intent"].figure_kind, about)
+        kind = state["intent"].figure_kind
+        return partial(self.intents.states_figure, question=question, kind=kind, about=about)
 
     def _more_points(self, state: AnswerState, body: str) -> list[str]:
         """A checked answer with fewer than `min_points` claims left gets the sources' own sentences

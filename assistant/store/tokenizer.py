@@ -144,7 +144,13 @@ def word_frequency(word: str) -> int:
 def parts_of_speech(text: str) -> list[tuple[str, str]]:
     """jieba's words of `text` with their part-of-speech flags ("r" pronoun, "d" adverb, "n" noun…),
     tagged with the same dictionary as `tokenize`."""
+    return [(pair.word, pair.flag) for pair in _pos_tagger().cut(text)]
+
+
+@cache
+def _pos_tagger() -> Any:
+    """One part-of-speech tagger over the process's jieba instance: building one reads the whole
+    dictionary's tags (about 0.2 s), which a tagger per call paid for every clause of every question."""
     import jieba.posseg
 
-    tagger = jieba.posseg.POSTokenizer(jieba_tokenizer())
-    return [(pair.word, pair.flag) for pair in tagger.cut(text)]
+    return jieba.posseg.POSTokenizer(jieba_tokenizer())
